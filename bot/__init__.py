@@ -1,0 +1,1 @@
+"""The Rasa project of govbot: domain, training data, NLU components and custom actions."""

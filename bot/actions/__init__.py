@@ -1,0 +1,6 @@
+"""Custom actions served by the rasa_sdk action server (runs in .venv)."""
+
+from bot.actions.fallback import ActionDefaultFallback
+from bot.actions.out_of_scope import ActionReplyOutOfScope
+
+__all__ = ["ActionDefaultFallback", "ActionReplyOutOfScope"]

@@ -1,0 +1,1 @@
+"""govbot's channels: the gateway (web page and APIs) and, later, Telegram and voice."""

@@ -1,0 +1,126 @@
+"""The gateway: the web chat page, its JSON chat API and a health endpoint, in front of Rasa."""
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator, Optional
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from channels.models import ChatRequest, ChatResponse, ErrorResponse, HealthResponse
+from channels.rasa_client import RasaClient, RasaUnavailable
+from govbot import __version__
+from govbot.log import configure_logging
+from govbot.settings import Settings
+
+log = logging.getLogger("govbot.gateway")
+
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+# A chat message is at most a few kilobytes; refuse larger bodies before parsing them.
+MAX_BODY_BYTES = 64 * 1024
+
+UNAVAILABLE_MESSAGE = ("助手暂时无法回答，请稍后再试，或拨打12345热线。 / "
+                       "The assistant is temporarily unavailable. Please try again shortly, "
+                       "or call the 12345 hotline.")
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """A JSON error in the gateway's one error shape."""
+    body = ErrorResponse.model_validate({"error": {"code": code, "message": message}})
+    return JSONResponse(status_code=status, content=body.model_dump())
+
+
+def _describe_validation_error(error: RequestValidationError) -> tuple[str, str]:
+    """Turn pydantic's error list into one (code, readable message) pair."""
+    first = error.errors()[0] if error.errors() else {}
+    kind = first.get("type", "")
+    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    if kind == "json_invalid":
+        return "invalid_json", "the request body is not valid JSON"
+    if kind == "model_attributes_type" or (not field and kind.endswith("_type")):
+        return "invalid_body", 'the request body must be a JSON object like {"sender": "...", "text": "..."}'
+    if kind == "missing":
+        return "missing_field", f"{field} is required"
+    if kind == "extra_forbidden":
+        return "unknown_field", f"{field} is not a known field"
+    if field == "text" and kind == "value_error":
+        return "empty_text", "text must not be empty"
+    if field == "sender" and kind == "string_pattern_mismatch":
+        return "invalid_sender", "sender must be 1-64 letters, digits or . _ : -"
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    return f"invalid_{field or 'request'}", f"{field}: {message}" if field else message
+
+
+def create_app(settings: Optional[Settings] = None) -> FastAPI:
+    """Build the gateway application for the given settings (default: from the environment)."""
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.rasa = RasaClient(settings.rasa_base_url, settings.rasa_timeout)
+        try:
+            yield
+        finally:
+            await app.state.rasa.close()
+
+    app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan,
+                  responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        code, message = _describe_validation_error(error)
+        return error_response(400, code, message)
+
+    @app.middleware("http")
+    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            return error_response(413, "body_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        return await call_next(request)
+
+    @app.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/health", response_model=HealthResponse)
+    async def health(request: Request) -> HealthResponse:
+        """The gateway is up; says whether Rasa is reachable with a model loaded."""
+        rasa_up = await request.app.state.rasa.is_up()
+        return HealthResponse(status="ok", version=__version__, rasa="up" if rasa_up else "down")
+
+    @app.post("/api/chat", response_model=ChatResponse)
+    async def chat(message: ChatRequest, request: Request) -> ChatResponse | JSONResponse:
+        """Send the user's message to the bot and return its replies."""
+        if len(message.text) > settings.max_message_chars:
+            return error_response(400, "text_too_long",
+                                  f"text is longer than {settings.max_message_chars} characters "
+                                  f"({len(message.text)})")
+        started = time.perf_counter()
+        try:
+            replies = await request.app.state.rasa.send(message.sender, message.text, {"channel": "web"})
+        except RasaUnavailable as error:
+            log.warning("rasa_unavailable", extra={"fields": {"reason": str(error)}})
+            return error_response(503, "rasa_unavailable", UNAVAILABLE_MESSAGE)
+        log.info("chat", extra={"fields": {"chars": len(message.text), "replies": len(replies),
+                                           "ms": round((time.perf_counter() - started) * 1000, 1)}})
+        return ChatResponse(sender=message.sender, messages=replies)
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
+def main() -> None:
+    """Serve the gateway with uvicorn, configured from the environment."""
+    settings = Settings.from_env()
+    configure_logging(settings.log_level)
+    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
+                log_config=None, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

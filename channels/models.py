@@ -1,0 +1,63 @@
+"""Request and response shapes of the gateway's JSON API."""
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+SENDER_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+
+class ChatRequest(BaseModel):
+    """A message from a user to the bot."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    sender: str = Field(pattern=SENDER_PATTERN, description="Stable id of the user's conversation")
+    text: str = Field(description="What the user typed (or a button payload such as /greet)")
+
+    @field_validator("text")
+    @classmethod
+    def text_is_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be empty")
+        return value.strip()
+
+
+class Button(BaseModel):
+    """A choice the bot offers; sending its payload selects it."""
+
+    title: str
+    payload: str
+
+
+class BotMessage(BaseModel):
+    """One message from the bot."""
+
+    text: Optional[str] = None
+    buttons: list[Button] = Field(default_factory=list)
+    image: Optional[str] = None
+    custom: Optional[dict[str, Any]] = None
+
+
+class ChatResponse(BaseModel):
+    """The bot's replies to one user message."""
+
+    sender: str
+    messages: list[BotMessage]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error the gateway returns has this shape."""
+
+    error: ErrorDetail
+
+
+class HealthResponse(BaseModel):
+    status: str
+    version: str
+    rasa: str

@@ -1,0 +1,62 @@
+"""Talking to the Rasa server over HTTP (its REST channel and status API)."""
+
+import logging
+from typing import Any, Optional
+
+import httpx
+
+from channels.models import BotMessage, Button
+
+log = logging.getLogger("govbot.rasa_client")
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa could not be reached or did not answer properly in time."""
+
+
+class RasaClient:
+    """Sends user messages to Rasa and turns its replies into BotMessages."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url,
+                                       timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
+        """Deliver one user message to Rasa and return the bot's replies."""
+        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        try:
+            response = await self._http.post("/webhooks/rest/webhook", json=body)
+        except httpx.TimeoutException as error:
+            raise RasaUnavailable(f"Rasa did not answer in time ({type(error).__name__})") from error
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa is not reachable at {self.base_url} ({type(error).__name__})") from error
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+        try:
+            replies = response.json()
+        except ValueError as error:
+            raise RasaUnavailable("Rasa answered with something that is not JSON") from error
+        if not isinstance(replies, list):
+            raise RasaUnavailable("Rasa's answer is not a list of messages")
+        return [to_bot_message(reply) for reply in replies if isinstance(reply, dict)]
+
+    async def is_up(self) -> bool:
+        """True when Rasa answers its status endpoint with a loaded model."""
+        try:
+            response = await self._http.get("/status", timeout=2.0)
+            return response.status_code == 200 and bool(response.json().get("model_file"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+
+def to_bot_message(reply: dict[str, Any]) -> BotMessage:
+    """Convert one message of Rasa's REST channel into the gateway's shape."""
+    buttons = [Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+               for b in reply.get("buttons") or [] if isinstance(b, dict)]
+    custom = reply.get("custom")
+    return BotMessage(text=reply.get("text"), buttons=buttons, image=reply.get("image"),
+                      custom=custom if isinstance(custom, dict) else None)

@@ -1,0 +1,1 @@
+"""The web chat page (static files served by the gateway)."""

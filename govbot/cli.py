@@ -1,0 +1,141 @@
+"""The `govbot` command: run the whole stack, or train the Rasa model."""
+
+import argparse
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+from govbot import __version__
+from govbot.log import configure_logging
+from govbot.settings import Settings, SettingsError
+from govbot.stack import build_services
+from govbot.supervisor import PortsInUse, StartupError, Supervisor
+from govbot.training import TrainingError, is_stale, model_path, train
+
+log = logging.getLogger("govbot.cli")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _say(message: str) -> None:
+    print(f"govbot: {message}", flush=True)
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_env().with_overrides(
+        gateway_host=getattr(args, "host", None),
+        gateway_port=getattr(args, "port", None),
+        rasa_port=getattr(args, "rasa_port", None),
+        actions_port=getattr(args, "actions_port", None),
+    )
+
+
+def _ensure_model(settings: Settings, force: bool = False) -> Path:
+    started = time.monotonic()
+    if force or is_stale(settings):
+        _say(f"training the Rasa model (log: {settings.log_dir / 'train.log'}) ...")
+        path = train(settings, force=force)
+        _say(f"trained {path.name} in {time.monotonic() - started:.0f} s")
+    else:
+        path = model_path(settings)
+        _say(f"model is up to date: {path.name}")
+    return path
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the Rasa model if config, domain or data changed (or always with --force)."""
+    settings = _settings_from(args)
+    _ensure_model(settings, force=args.force)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Train if needed, start all three services, wait until healthy, stop on a signal."""
+    started = time.monotonic()
+    settings = _settings_from(args)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    model = model_path(settings)
+    supervisor = Supervisor(build_services(settings, model))
+    supervisor.check_ports()  # before training: a busy port should not cost a training run
+    signal.signal(signal.SIGINT, supervisor.request_stop)
+    signal.signal(signal.SIGTERM, supervisor.request_stop)
+    _ensure_model(settings)
+    if supervisor.stop_requested.is_set():
+        return EXIT_OK
+    supervisor.check_ports()
+    _say("starting the action server, the Rasa server and the gateway ...")
+    supervisor.start()
+    try:
+        supervisor.wait_until_healthy(settings.startup_timeout,
+                                      on_ready=lambda service: _say(f"{service.name} is ready"))
+    except StartupError:
+        supervisor.stop()
+        raise
+    url = f"http://{'localhost' if settings.gateway_host in ('127.0.0.1', '0.0.0.0') else settings.gateway_host}:{settings.gateway_port}/"
+    _say(f"ready in {time.monotonic() - started:.1f} s")
+    _say(f"chat page:     {url}")
+    _say(f"health:        {url}health")
+    _say(f"Rasa API:      http://127.0.0.1:{settings.rasa_port}/")
+    _say(f"action server: http://127.0.0.1:{settings.actions_port}/health")
+    _say(f"logs:          {settings.log_dir}")
+    _say("press Ctrl-C to stop")
+    failed = supervisor.watch()
+    if failed is not None:
+        message = supervisor.describe_exit(failed)
+        supervisor.stop()
+        _say(f"stopped everything because the {message}")
+        return EXIT_FAILED
+    _say("stopping ...")
+    supervisor.stop()
+    _say("stopped")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the govbot command."""
+    parser = argparse.ArgumentParser(prog="govbot", description="govbot: e-government assistant on Rasa 3.6")
+    parser.add_argument("--version", action="version", version=f"govbot {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="train if needed, then start Rasa, the action server and the gateway",
+                              description=cmd_run.__doc__)
+    run.add_argument("--host", help="gateway interface (env GOVBOT_GATEWAY_HOST, default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="gateway port (env GOVBOT_GATEWAY_PORT, default 8080)")
+    run.add_argument("--rasa-port", type=int, help="Rasa server port (env GOVBOT_RASA_PORT, default 5005)")
+    run.add_argument("--actions-port", type=int, help="action server port (env GOVBOT_ACTIONS_PORT, default 5055)")
+    run.set_defaults(handler=cmd_run)
+
+    train_cmd = commands.add_parser("train", help="train the Rasa model if config, domain or data changed",
+                                    description=cmd_train.__doc__)
+    train_cmd.add_argument("--force", action="store_true", help="train even if the model is up to date")
+    train_cmd.set_defaults(handler=cmd_train)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the govbot command."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = _settings_from(args)
+    except SettingsError as error:
+        _say(f"configuration error: {error}")
+        return EXIT_USAGE
+    configure_logging(settings.log_level)
+    try:
+        return args.handler(args)
+    except PortsInUse as error:
+        _say(f"could not start: {error}")
+        return EXIT_USAGE
+    except StartupError as error:
+        _say(f"could not start: {error}")
+        return EXIT_FAILED
+    except TrainingError as error:
+        _say(str(error))
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""Runtime settings of govbot, read from environment variables (all optional)."""
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _env_path(name: str, default: Path) -> Path:
+    raw = os.environ.get(name)
+    return Path(raw).expanduser().resolve() if raw else default
+
+
+class SettingsError(ValueError):
+    """A setting has a value govbot cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where govbot keeps its files and how its three processes are reached."""
+
+    root: Path = PROJECT_ROOT
+    var_dir: Path = field(default=PROJECT_ROOT / "var")
+    models_dir: Path = field(default=PROJECT_ROOT / "var" / "models")
+    tracker_db: Path = field(default=PROJECT_ROOT / "var" / "tracker.db")
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8080
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    rasa_url: str = ""
+    rasa_timeout: float = 10.0
+    startup_timeout: float = 600.0
+    max_message_chars: int = 2000
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        for name in ("gateway_port", "rasa_port", "actions_port"):
+            port = getattr(self, name)
+            if not 1 <= port <= 65535:
+                raise SettingsError(f"{name} must be between 1 and 65535, got {port}")
+        if self.rasa_timeout <= 0 or self.startup_timeout <= 0:
+            raise SettingsError("timeouts must be positive")
+        if self.max_message_chars < 1:
+            raise SettingsError("max_message_chars must be at least 1")
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def rasa_base_url(self) -> str:
+        """The URL the gateway uses to reach the Rasa server."""
+        return self.rasa_url or f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def action_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    @property
+    def rasa_venv(self) -> Path:
+        return self.root / ".venv-rasa"
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """Return a copy with the given fields replaced (None values are ignored)."""
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Build settings from GOVBOT_* environment variables, defaults elsewhere."""
+        var_dir = _env_path("GOVBOT_VAR_DIR", PROJECT_ROOT / "var")
+        return cls(
+            var_dir=var_dir,
+            models_dir=_env_path("GOVBOT_MODELS_DIR", var_dir / "models"),
+            tracker_db=_env_path("GOVBOT_TRACKER_DB", var_dir / "tracker.db"),
+            gateway_host=os.environ.get("GOVBOT_GATEWAY_HOST", "127.0.0.1"),
+            gateway_port=_env_int("GOVBOT_GATEWAY_PORT", 8080),
+            rasa_port=_env_int("GOVBOT_RASA_PORT", 5005),
+            actions_port=_env_int("GOVBOT_ACTIONS_PORT", 5055),
+            rasa_url=os.environ.get("GOVBOT_RASA_URL", ""),
+            rasa_timeout=_env_float("GOVBOT_RASA_TIMEOUT", 10.0),
+            startup_timeout=_env_float("GOVBOT_STARTUP_TIMEOUT", 600.0),
+            max_message_chars=_env_int("GOVBOT_MAX_MESSAGE_CHARS", 2000),
+            log_level=os.environ.get("GOVBOT_LOG_LEVEL", "INFO"),
+        )

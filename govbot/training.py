@@ -1,0 +1,88 @@
+"""Training the Rasa model, only when the model for the current inputs is missing."""
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from govbot.settings import Settings
+
+# Everything that changes what `rasa train` produces. The Rasa lock is included so that a
+# new Rasa version retrains instead of loading a model it may not read.
+TRAINING_FILES = ("config.yml", "bot/domain.yml", "locks/rasa.lock")
+TRAINING_DIRS = ("bot/data",)
+
+
+class TrainingError(RuntimeError):
+    """`rasa train` failed; the message names the log with the details."""
+
+
+def training_inputs(root: Path) -> list[Path]:
+    """List the files whose content determines the trained model, in a stable order."""
+    files = [root / name for name in TRAINING_FILES]
+    for directory in TRAINING_DIRS:
+        files.extend(sorted(p for p in (root / directory).rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}))
+    return files
+
+
+def fingerprint(root: Path) -> str:
+    """Hash of the training inputs' paths and contents (hex, 16 characters)."""
+    digest = hashlib.sha256()
+    for path in training_inputs(root):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"<missing>")
+        digest.update(b"\0")
+    return digest.hexdigest()[:16]
+
+
+def model_path(settings: Settings) -> Path:
+    """Where the model for the current training inputs is (or will be) stored."""
+    return settings.models_dir / f"govbot-{fingerprint(settings.root)}.tar.gz"
+
+
+def is_stale(settings: Settings) -> bool:
+    """True when no trained model matches the current config, domain and data."""
+    return not model_path(settings).is_file()
+
+
+def rasa_environment(settings: Settings) -> dict[str, str]:
+    """Environment for any Rasa process: telemetry off, project importable, files placed."""
+    env = dict(os.environ)
+    env.update(
+        RASA_TELEMETRY_ENABLED="false",
+        SQLALCHEMY_SILENCE_UBER_WARNING="1",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH", "")])),
+        GOVBOT_ACTION_ENDPOINT=settings.action_endpoint,
+        GOVBOT_TRACKER_DB=str(settings.tracker_db),
+        RASA_CACHE_DIRECTORY=str(settings.var_dir / "rasa-cache"),
+    )
+    return env
+
+
+def train(settings: Settings, force: bool = False) -> Path:
+    """Train the Rasa model unless an up-to-date one exists; return the model's path."""
+    target = model_path(settings)
+    if target.is_file() and not force:
+        return target
+    settings.models_dir.mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = settings.log_dir / "train.log"
+    # Train into a scratch folder and move the result into place, so an interrupted
+    # training never leaves a file that looks like a finished model.
+    with tempfile.TemporaryDirectory(dir=settings.models_dir, prefix=".training-") as scratch:
+        command = [
+            str(settings.rasa_venv / "bin" / "rasa"), "train",
+            "--config", "config.yml", "--domain", "bot/domain.yml", "--data", "bot/data",
+            "--out", scratch, "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        ]
+        with log_path.open("wb") as log:
+            result = subprocess.run(command, cwd=settings.root, env=rasa_environment(settings),
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        produced = Path(scratch) / target.name
+        if result.returncode != 0 or not produced.is_file():
+            raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_path}")
+        os.replace(produced, target)
+    return target

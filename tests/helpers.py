@@ -1,0 +1,73 @@
+"""Small helpers shared by the tests."""
+
+import json
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator, Optional
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class FakeRasa:
+    """A stand-in Rasa server on loopback that speaks the REST channel's protocol.
+
+    `reply(sender, message)` returns the list of bot messages; `delay` makes it slow;
+    `status` makes it fail with that HTTP status.
+    """
+
+    def __init__(self, reply: Optional[Callable[[str, str], list[dict[str, Any]]]] = None,
+                 delay: float = 0.0, status: int = 200) -> None:
+        self.reply = reply or (lambda sender, message: [{"recipient_id": sender, "text": f"echo: {message}"}])
+        self.delay = delay
+        self.status = status
+        self.received: list[dict[str, Any]] = []
+
+    @contextmanager
+    def serving(self) -> Iterator[str]:
+        """Serve on a free port; yields the base URL."""
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send_json(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path == "/status":
+                    self._send_json(200, {"model_file": "fake.tar.gz", "model_id": "fake"})
+                else:
+                    self._send_json(404, {})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.received.append(body)
+                time.sleep(fake.delay)
+                if fake.status != 200:
+                    self._send_json(fake.status, {"error": "boom"})
+                else:
+                    self._send_json(200, fake.reply(body["sender"], body["message"]))
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()

@@ -1,0 +1,158 @@
+"""The gateway's chat API: validation, forwarding to Rasa, and Rasa being down or slow."""
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from channels.gateway import MAX_BODY_BYTES, create_app
+from govbot.settings import Settings
+from tests.helpers import FakeRasa, free_port
+
+
+def client_for(rasa_url: str, **settings: object) -> TestClient:
+    return TestClient(create_app(Settings(rasa_url=rasa_url, **settings)))
+
+
+@pytest.fixture
+def fake_rasa():
+    rasa = FakeRasa(reply=lambda sender, message: [
+        {"recipient_id": sender, "text": f"echo: {message}"},
+        {"recipient_id": sender, "text": "pick one",
+         "buttons": [{"title": "ID card", "payload": "/choose{\"item\":\"id\"}"}],
+         "custom": {"mode": "large"}},
+    ])
+    with rasa.serving() as url:
+        yield rasa, url
+
+
+def test_chat_forwards_message_and_returns_replies(fake_rasa):
+    rasa, url = fake_rasa
+    with client_for(url) as client:
+        response = client.post("/api/chat", json={"sender": "web-1", "text": "  你好  "})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["sender"] == "web-1"
+    assert body["messages"][0]["text"] == "echo: 你好"
+    assert body["messages"][1]["buttons"] == [{"title": "ID card", "payload": "/choose{\"item\":\"id\"}"}]
+    assert body["messages"][1]["custom"] == {"mode": "large"}
+    assert rasa.received == [{"sender": "web-1", "message": "你好", "metadata": {"channel": "web"}}]
+
+
+@pytest.mark.parametrize("payload, code", [
+    ({"sender": "web-1", "text": ""}, "empty_text"),
+    ({"sender": "web-1", "text": "   \n\t "}, "empty_text"),
+    ({"sender": "web-1"}, "missing_field"),
+    ({"text": "hello"}, "missing_field"),
+    ({"sender": "web-1", "text": 42}, "invalid_text"),
+    ({"sender": "web-1", "text": "hi", "admin": True}, "unknown_field"),
+    ({"sender": "", "text": "hi"}, "invalid_sender"),
+    ({"sender": "../../etc/passwd", "text": "hi"}, "invalid_sender"),
+    ({"sender": "x" * 65, "text": "hi"}, "invalid_sender"),
+])
+def test_invalid_requests_get_400_with_a_clear_error(fake_rasa, payload, code):
+    rasa, url = fake_rasa
+    with client_for(url) as client:
+        response = client.post("/api/chat", json=payload)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+    assert rasa.received == []  # nothing invalid reaches Rasa
+
+
+def test_text_over_the_limit_is_rejected_and_the_limit_itself_accepted(fake_rasa):
+    rasa, url = fake_rasa
+    with client_for(url) as client:
+        too_long = client.post("/api/chat", json={"sender": "web-1", "text": "办" * 2001})
+        at_limit = client.post("/api/chat", json={"sender": "web-1", "text": "办" * 2000})
+    assert too_long.status_code == 400
+    assert too_long.json()["error"]["code"] == "text_too_long"
+    assert "2000" in too_long.json()["error"]["message"]
+    assert at_limit.status_code == 200
+    assert len(rasa.received) == 1
+
+
+def test_limit_is_configurable(fake_rasa):
+    _, url = fake_rasa
+    with client_for(url, max_message_chars=10) as client:
+        response = client.post("/api/chat", json={"sender": "web-1", "text": "hello world!"})
+    assert response.json()["error"]["code"] == "text_too_long"
+
+
+@pytest.mark.parametrize("body, content_type, code", [
+    (b"this is not json", "application/json", "invalid_json"),
+    (b'{"sender": "web-1", "text": "hi"', "application/json", "invalid_json"),
+    (b'["web-1", "hi"]', "application/json", "invalid_body"),
+    (b'"just a string"', "application/json", "invalid_body"),
+    (b"sender=web-1&text=hi", "application/x-www-form-urlencoded", "invalid_body"),
+])
+def test_non_json_bodies_get_400(fake_rasa, body, content_type, code):
+    rasa, url = fake_rasa
+    with client_for(url) as client:
+        response = client.post("/api/chat", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == code
+    assert rasa.received == []
+
+
+def test_huge_body_is_refused_before_parsing(fake_rasa):
+    rasa, url = fake_rasa
+    with client_for(url) as client:
+        response = client.post("/api/chat", content=b"{" + b" " * (MAX_BODY_BYTES + 1) + b"}",
+                               headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+    assert rasa.received == []
+
+
+def test_rasa_down_gives_503_with_a_clear_message():
+    with client_for(f"http://127.0.0.1:{free_port()}") as client:
+        response = client.post("/api/chat", json={"sender": "web-1", "text": "你好"})
+        health = client.get("/health")
+    assert response.status_code == 503
+    error = response.json()["error"]
+    assert error["code"] == "rasa_unavailable"
+    assert "12345" in error["message"]
+    assert health.status_code == 200
+    assert health.json()["rasa"] == "down"
+
+
+def test_rasa_that_never_answers_gives_503_instead_of_hanging():
+    slow = FakeRasa(delay=30.0)
+    with slow.serving() as url, client_for(url, rasa_timeout=0.5) as client:
+        started = time.monotonic()
+        response = client.post("/api/chat", json={"sender": "web-1", "text": "hello"})
+        waited = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "rasa_unavailable"
+    assert waited < slow.delay  # it gave up instead of waiting for the stalled server
+
+
+def test_rasa_error_status_gives_503():
+    broken = FakeRasa(status=500)
+    with broken.serving() as url, client_for(url) as client:
+        response = client.post("/api/chat", json={"sender": "web-1", "text": "hello"})
+    assert response.status_code == 503
+
+
+def test_health_reports_rasa_up(fake_rasa):
+    _, url = fake_rasa
+    with client_for(url) as client:
+        response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert response.json()["rasa"] == "up"
+
+
+def test_chat_page_is_served_with_its_assets(fake_rasa):
+    _, url = fake_rasa
+    with client_for(url) as client:
+        page = client.get("/")
+        script = client.get("/static/chat.js")
+        style = client.get("/static/chat.css")
+    assert page.status_code == 200
+    assert 'role="log"' in page.text and 'id="text"' in page.text
+    assert "/api/chat" in script.text
+    assert style.status_code == 200
+    assert "http://" not in page.text and "https://" not in page.text  # nothing from a CDN
