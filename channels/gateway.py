@@ -118,8 +118,10 @@ def main() -> None:
     """Serve the gateway with uvicorn, configured from the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
+    # rasa-sdk pins websockets 10.x, which has only the implementation uvicorn calls
+    # "websockets" (its "auto" choice needs websockets 13 or newer).
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                log_config=None, access_log=False)
+                ws="websockets", log_config=None, access_log=False)
 
 
 if __name__ == "__main__":

@@ -52,3 +52,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request at INFO (health polls included); keep only its problems.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
