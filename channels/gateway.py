@@ -68,7 +68,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         finally:
             await app.state.rasa.close()
 
+    # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json stays.
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   responses={400: {"model": ErrorResponse}, 503: {"model": ErrorResponse}})
 
     @app.exception_handler(RequestValidationError)
