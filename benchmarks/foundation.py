@@ -83,15 +83,15 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--skip-cold", action="store_true", help="do not measure a start with training")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB", flush=True)
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         if not args.skip_cold:
             process, _, seconds = start(scratch / "cold", scratch / "cold-models")
-            print(f"govbot run, cold (trains the model): ready in {seconds:.1f} s")
+            print(f"govbot run, cold (trains the model): ready in {seconds:.1f} s"
             stop(process)
         process, port, seconds = start(scratch / "warm", ROOT / "var" / "models")
-        print(f"govbot run, warm (model cached):     ready in {seconds:.1f} s")
+        print(f"govbot run, warm (model cached):     ready in {seconds:.1f} s"
         try:
             for name, megabytes in rss_by_service(process).items():
                 print(f"RSS {name}: {megabytes:.0f} MB")

@@ -4,6 +4,7 @@ import argparse
 import logging
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional, Sequence
@@ -13,7 +14,7 @@ from govbot.log import configure_logging
 from govbot.settings import Settings, SettingsError
 from govbot.stack import build_services
 from govbot.supervisor import PortsInUse, StartupError, Supervisor
-from govbot.training import TrainingError, is_stale, model_path, train
+from govbot.training import TrainingError, TrainingInterrupted, is_stale, model_path, train
 
 log = logging.getLogger("govbot.cli")
 
@@ -33,11 +34,11 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
-def _ensure_model(settings: Settings, force: bool = False) -> Path:
+def _ensure_model(settings: Settings, force: bool = False, stop: Optional[threading.Event] = None) -> Path:
     started = time.monotonic()
     if force or is_stale(settings):
         _say(f"training the Rasa model (log: {settings.log_dir / 'train.log'}) ...")
-        path = train(settings, force=force)
+        path = train(settings, force=force, stop=stop)
         _say(f"trained {path.name} in {time.monotonic() - started:.0f} s")
     else:
         path = model_path(settings)
@@ -62,8 +63,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     supervisor.check_ports()  # before training: a busy port should not cost a training run
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
-    _ensure_model(settings)
-    if supervisor.stop_requested.is_set():
+    try:
+        _ensure_model(settings, stop=supervisor.stop_requested)
+    except TrainingInterrupted:
+        _say("stopped during training; nothing was started")
         return EXIT_OK
     supervisor.check_ports()
     _say("starting the action server, the Rasa server and the gateway ...")
@@ -74,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StartupError:
         supervisor.stop()
         raise
-    url = f"http://{'localhost' if settings.gateway_host in ('127.0.0.1', '0.0.0.0') else settings.gateway_host}:{settings.gateway_port}/"
+    url = settings.gateway_url
     _say(f"ready in {time.monotonic() - started:.1f} s")
     _say(f"chat page:     {url}")
     _say(f"health:        {url}health")

@@ -74,6 +74,12 @@ class Settings:
         return self.rasa_url or f"http://127.0.0.1:{self.rasa_port}"
 
     @property
+    def gateway_url(self) -> str:
+        """The chat page's address, as a user on this machine would type it."""
+        local = self.gateway_host in ("127.0.0.1", "0.0.0.0", "localhost", "")
+        return f"http://{'localhost' if local else self.gateway_host}:{self.gateway_port}/"
+
+    @property
     def action_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.actions_port}/webhook"
 

@@ -2,9 +2,12 @@
 
 import hashlib
 import os
+import signal
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
+from typing import Optional
 
 from govbot.settings import Settings
 
@@ -16,6 +19,10 @@ TRAINING_DIRS = ("bot/data",)
 
 class TrainingError(RuntimeError):
     """`rasa train` failed; the message names the log with the details."""
+
+
+class TrainingInterrupted(TrainingError):
+    """Training was stopped on request before it finished."""
 
 
 def training_inputs(root: Path) -> list[Path]:
@@ -62,8 +69,11 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def train(settings: Settings, force: bool = False) -> Path:
-    """Train the Rasa model unless an up-to-date one exists; return the model's path."""
+def train(settings: Settings, force: bool = False, stop: Optional[threading.Event] = None) -> Path:
+    """Train the Rasa model unless an up-to-date one exists; return the model's path.
+
+    Setting `stop` ends a training in progress (TrainingInterrupted is raised).
+    """
     target = model_path(settings)
     if target.is_file() and not force:
         return target
@@ -79,10 +89,30 @@ def train(settings: Settings, force: bool = False) -> Path:
             "--out", scratch, "--fixed-model-name", target.name.removesuffix(".tar.gz"),
         ]
         with log_path.open("wb") as log:
-            result = subprocess.run(command, cwd=settings.root, env=rasa_environment(settings),
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            process = subprocess.Popen(command, cwd=settings.root, env=rasa_environment(settings),
+                                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       start_new_session=True)
+            returncode = _wait_or_stop(process, stop or threading.Event())
         produced = Path(scratch) / target.name
-        if result.returncode != 0 or not produced.is_file():
-            raise TrainingError(f"rasa train failed (exit {result.returncode}); see {log_path}")
+        if returncode is None:
+            raise TrainingInterrupted("training was interrupted; nothing was saved")
+        if returncode != 0 or not produced.is_file():
+            raise TrainingError(f"rasa train failed (exit {returncode}); see {log_path}")
         os.replace(produced, target)
     return target
+
+
+def _wait_or_stop(process: subprocess.Popen, stop: threading.Event) -> Optional[int]:
+    """Wait for the process; if `stop` is set first, end it and return None."""
+    while True:
+        try:
+            return process.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            if stop.is_set():
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+                return None

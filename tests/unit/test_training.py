@@ -115,3 +115,20 @@ def test_training_environment_turns_telemetry_off(project, monkeypatch):
     env = rasa_environment(settings_for(project))
     assert env["RASA_TELEMETRY_ENABLED"] == "false"
     assert env["PYTHONPATH"].split(os.pathsep)[0] == str(project)
+
+
+def test_stop_request_interrupts_training_and_saves_nothing(project):
+    import threading
+    from govbot.training import TrainingInterrupted
+    pid_file = project / "pid"
+    fake_rasa(project, f'echo $$ > {pid_file}; sleep 60\n')
+    settings = settings_for(project)
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    with pytest.raises(TrainingInterrupted):
+        train(settings, stop=stop)
+    assert is_stale(settings)
+    assert list(settings.models_dir.iterdir()) == []
+    pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # the training process is gone
