@@ -88,10 +88,10 @@ def main() -> None:
         scratch = Path(scratch)
         if not args.skip_cold:
             process, _, seconds = start(scratch / "cold", scratch / "cold-models")
-            print(f"govbot run, cold (trains the model): ready in {seconds:.1f} s"
+            print(f"govbot run, cold (trains the model): ready in {seconds:.1f} s")
             stop(process)
         process, port, seconds = start(scratch / "warm", ROOT / "var" / "models")
-        print(f"govbot run, warm (model cached):     ready in {seconds:.1f} s"
+        print(f"govbot run, warm (model cached):     ready in {seconds:.1f} s")
         try:
             for name, megabytes in rss_by_service(process).items():
                 print(f"RSS {name}: {megabytes:.0f} MB")
