@@ -1,0 +1,1 @@
+"""The service-item knowledge base: schema, loading and validation, and semantic search."""

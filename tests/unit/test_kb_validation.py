@@ -1,0 +1,174 @@
+"""Strict validation of knowledge files: `file: field: reason`, and nothing half-loaded."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from knowledge.loader import InvalidKnowledgeBase, load_items
+
+EXAMPLE = Path(__file__).parents[2] / "knowledge" / "items" / "id-card-first-apply.yml"
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    directory = tmp_path / "items"
+    directory.mkdir()
+    shutil.copy(EXAMPLE, directory / EXAMPLE.name)
+    return directory
+
+
+def example_data() -> dict:
+    return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+
+
+def write_item(directory: Path, name: str, data: dict) -> Path:
+    path = directory / f"{name}.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def errors_for(directory: Path) -> list[str]:
+    with pytest.raises(InvalidKnowledgeBase) as raised:
+        load_items(directory)
+    return [str(error) for error in raised.value.errors]
+
+
+def test_valid_directory_loads(kb):
+    items = load_items(kb)
+    assert [item.id for item in items] == ["id-card-first-apply"]
+    assert items[0].zh.steps[0].startswith("带上户口簿")
+    assert len(items[0].en.sample_questions) >= 6
+
+
+def test_bad_yaml(kb):
+    (kb / "broken.yml").write_text("id: broken\nzh: [unclosed\n", encoding="utf-8")
+    errors = errors_for(kb)
+    assert len(errors) == 1 and errors[0].startswith("broken.yml: line ") and "bad YAML" in errors[0]
+
+
+def test_not_a_mapping(kb):
+    (kb / "list.yml").write_text("- a\n- b\n", encoding="utf-8")
+    assert errors_for(kb) == ["list.yml: (file): must be a YAML mapping of fields"]
+
+
+def test_missing_required_field(kb):
+    data = example_data()
+    data["id"] = "no-title"
+    del data["en"]["title"]
+    write_item(kb, "no-title", data)
+    assert errors_for(kb) == ["no-title.yml: en.title: required field is missing"]
+
+
+def test_wrong_type(kb):
+    data = example_data()
+    data["id"] = "steps-as-text"
+    data["zh"]["steps"] = "只有一步"
+    write_item(kb, "steps-as-text", data)
+    [error] = errors_for(kb)
+    assert error.startswith("steps-as-text.yml: zh.steps: ") and "list" in error
+
+
+def test_unknown_category(kb):
+    data = example_data()
+    data["id"] = "odd-category"
+    data["category"] = "space-travel"
+    write_item(kb, "odd-category", data)
+    [error] = errors_for(kb)
+    assert error.startswith("odd-category.yml: category: unknown category 'space-travel'")
+
+
+def test_duplicate_id(kb):
+    shutil.copy(EXAMPLE, kb / "copy.yaml")
+    errors = errors_for(kb)
+    assert any("id-card-first-apply.yml: id: duplicate id" in e or "copy.yaml: id: " in e for e in errors)
+
+
+def test_duplicate_id_across_yml_and_yaml(kb):
+    shutil.copy(EXAMPLE, kb / "id-card-first-apply.yaml")
+    errors = errors_for(kb)
+    assert errors == ["id-card-first-apply.yml: id: duplicate id 'id-card-first-apply' (also in id-card-first-apply.yaml)"]
+
+
+def test_id_must_match_file_name(kb):
+    shutil.copy(EXAMPLE, kb / "another-name.yml")
+    assert errors_for(kb) == ["another-name.yml: id: id 'id-card-first-apply' differs from the file name 'another-name'"]
+
+
+def test_empty_steps(kb):
+    data = example_data()
+    data["id"] = "no-steps"
+    data["en"]["steps"] = []
+    write_item(kb, "no-steps", data)
+    [error] = errors_for(kb)
+    assert error.startswith("no-steps.yml: en.steps: ")
+
+
+def test_blank_step_text(kb):
+    data = example_data()
+    data["id"] = "blank-step"
+    data["zh"]["steps"] = ["第一步", "   "]
+    write_item(kb, "blank-step", data)
+    [error] = errors_for(kb)
+    assert error.startswith("blank-step.yml: zh.steps.1: ")
+
+
+def test_missing_language(kb):
+    data = example_data()
+    data["id"] = "chinese-only"
+    del data["en"]
+    write_item(kb, "chinese-only", data)
+    assert errors_for(kb) == ["chinese-only.yml: en: the en language is missing"]
+
+
+def test_unknown_field_is_rejected(kb):
+    data = example_data()
+    data["id"] = "typo-field"
+    data["zh"]["stpes"] = ["x"]
+    write_item(kb, "typo-field", data)
+    [error] = errors_for(kb)
+    assert error.startswith("typo-field.yml: zh.stpes: ")
+
+
+def test_all_errors_are_listed_and_nothing_is_loaded(kb):
+    (kb / "a.yml").write_text("id: [\n", encoding="utf-8")
+    data = example_data()
+    data["id"] = "b"
+    data["category"] = "nope"
+    write_item(kb, "b", data)
+    shutil.copy(EXAMPLE, kb / "c.yml")
+    errors = errors_for(kb)
+    assert [e.split(":")[0] for e in errors] == ["a.yml", "b.yml", "c.yml"]
+
+
+def test_not_utf8(kb):
+    (kb / "latin.yml").write_bytes("id: caf\xe9\n".encode("latin-1"))
+    assert errors_for(kb) == ["latin.yml: (file): not UTF-8 text"]
+
+
+def test_empty_directory(tmp_path):
+    assert errors_for(tmp_path) == [f"{tmp_path}: (directory): no item files (*.yml)"]
+
+
+def test_shipped_knowledge_base_is_valid():
+    items = load_items(EXAMPLE.parent)
+    assert items
+
+
+def test_cli_validate_lists_all_errors_and_exits_non_zero(kb):
+    (kb / "a.yml").write_text("id: [\n", encoding="utf-8")
+    shutil.copy(EXAMPLE, kb / "c.yml")
+    result = subprocess.run([sys.executable, "-m", "govbot.cli", "kb", "validate", str(kb)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "a.yml: line" in result.stdout and "c.yml: id:" in result.stdout
+
+
+def test_cli_validate_ok(kb):
+    result = subprocess.run([sys.executable, "-m", "govbot.cli", "kb", "validate", str(kb)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "1 item" in result.stdout
