@@ -1,8 +1,10 @@
-"""The `govbot` command: run the whole stack, or train the Rasa model."""
+"""The `govbot` command: run the whole stack, train the Rasa model, manage the knowledge base."""
 
 import argparse
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -10,11 +12,13 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from govbot import __version__
+from govbot.kb_commands import add_kb_commands
 from govbot.log import configure_logging
 from govbot.settings import Settings, SettingsError
 from govbot.stack import build_services
 from govbot.supervisor import PortsInUse, StartupError, Supervisor
 from govbot.training import TrainingError, TrainingInterrupted, is_stale, model_path, train
+from knowledge.loader import InvalidKnowledgeBase
 
 log = logging.getLogger("govbot.cli")
 
@@ -46,6 +50,25 @@ def _ensure_model(settings: Settings, force: bool = False, stop: Optional[thread
     return path
 
 
+def _ensure_index(settings: Settings) -> None:
+    """Build the knowledge index (in a child process, to keep the model out of this one) if stale."""
+    from knowledge.service import index_is_current, kb_dir_from_env
+
+    kb_dir = kb_dir_from_env()
+    if index_is_current(kb_dir):
+        _say(f"knowledge index is up to date ({kb_dir.name})")
+        return
+    log_path = settings.log_dir / "index.log"
+    _say(f"building the knowledge index for {kb_dir} (log: {log_path}) ...")
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log_file:
+        done = subprocess.run([sys.executable, "-m", "govbot.cli", "kb", "build", str(kb_dir)], cwd=settings.root,
+                              env={**os.environ, "GOVBOT_VAR_DIR": str(settings.var_dir)},
+                              stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if done.returncode != 0:
+        raise StartupError(f"building the knowledge index failed (exit {done.returncode}); see {log_path}")
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train the Rasa model if config, domain or data changed (or always with --force)."""
     settings = _settings_from(args)
@@ -67,6 +90,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _ensure_model(settings, stop=supervisor.stop_requested)
     except TrainingInterrupted:
         _say("stopped during training; nothing was started")
+        return EXIT_OK
+    _ensure_index(settings)
+    if supervisor.stop_requested.is_set():
+        _say("stopped before starting; nothing was started")
         return EXIT_OK
     supervisor.check_ports()
     _say("starting the action server, the Rasa server and the gateway ...")
@@ -115,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     description=cmd_train.__doc__)
     train_cmd.add_argument("--force", action="store_true", help="train even if the model is up to date")
     train_cmd.set_defaults(handler=cmd_train)
+    add_kb_commands(commands)
     return parser
 
 
@@ -137,6 +165,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_FAILED
     except TrainingError as error:
         _say(str(error))
+        return EXIT_FAILED
+    except InvalidKnowledgeBase as error:
+        _say(f"the knowledge base is not valid; nothing was started\n{error}")
         return EXIT_FAILED
 
 

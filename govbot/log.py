@@ -54,3 +54,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # httpx logs every request at INFO (health polls included); keep only its problems.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # faiss announces at INFO which CPU build it loaded, on every start.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
