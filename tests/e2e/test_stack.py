@@ -30,8 +30,10 @@ class Stack:
         self.ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
         self.var_dir = var_dir
         env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir),
-               # share trained models with the developer's own runs (keyed by content hash)
-               "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models")}
+               # share trained models and knowledge indexes with the developer's own runs
+               # (both are keyed by the hash of what they were built from)
+               "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index")}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govbot.cli", "run", "--port", str(self.ports["gateway"]),
              "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"])],
@@ -117,9 +119,17 @@ def test_out_of_scope_is_answered_by_the_action_server(stack):
     assert any("outside what I can help with" in text for text in en)
 
 
-def test_service_question_points_to_the_hotline(stack):
-    assert any("12345" in text for text in chat(stack, "e2e-service", "身份证丢了怎么办"))
-    assert any("12345" in text for text in chat(stack, "e2e-service", "how do I apply for a passport"))
+def test_service_question_is_answered_from_the_knowledge_base(stack):
+    zh = chat(stack, "e2e-service", "身份证丢了怎么办")
+    assert any(text and text.startswith("居民身份证丢失补领") and "\n1. " in text for text in zh)
+    en = chat(stack, "e2e-service", "how do I apply for a passport")
+    assert any(text and text.startswith("Apply for an ordinary passport") and "Steps:" in text for text in en)
+
+
+def test_answer_carries_the_item_for_the_channels(stack):
+    response = httpx.post(f"{stack.url}/api/chat", json={"sender": "e2e-custom", "text": "我想办结婚登记"}, timeout=30)
+    customs = [m["custom"] for m in response.json()["messages"] if m["custom"]]
+    assert {"item": "marriage-registration", "decision": "answer", "language": "zh"} in customs
 
 
 def test_conversations_are_stored_in_the_sqlite_tracker_store(stack):
