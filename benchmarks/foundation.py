@@ -52,7 +52,7 @@ def rss_by_service(process: subprocess.Popen) -> dict[str, float]:
     figures = {}
     for child in psutil.Process(process.pid).children():
         command = " ".join(child.cmdline())
-        name = ("rasa server" if ".venv-rasa" in command else "action server" if "rasa_sdk" in command
+        name = ("rasa server" if ".venv-rasa" in command else "action server" if "action_server" in command
                 else "gateway" if "channels.gateway" in command else command[:40])
         members = [child, *child.children(recursive=True)]
         figures[name] = sum(p.memory_info().rss for p in members) / 1e6

@@ -41,7 +41,7 @@ def build_services(settings: Settings, model: Path) -> list[Service]:
     return [
         Service(
             name="action server",
-            argv=[sys.executable, "-m", "rasa_sdk", "--actions", "bot.actions",
+            argv=[sys.executable, "-m", "govbot.action_server", "--actions", "bot.actions",
                   "--port", str(settings.actions_port)],
             port=settings.actions_port, bind_host="0.0.0.0",
             health_url=f"http://127.0.0.1:{settings.actions_port}/health",

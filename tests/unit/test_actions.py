@@ -1,6 +1,5 @@
 """Custom actions, run the way the action server runs them."""
 
-import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
