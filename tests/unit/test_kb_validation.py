@@ -172,3 +172,26 @@ def test_cli_validate_ok(kb):
                             capture_output=True, text=True)
     assert result.returncode == 0
     assert "1 item" in result.stdout
+
+
+CATALOGUE = Path(__file__).parents[3] / "shared" / "service-catalogue.tsv"
+
+
+def test_shipped_items_are_complete_in_both_languages():
+    items = load_items(EXAMPLE.parent)
+    assert len(items) >= 60
+    for item in items:
+        for language in ("zh", "en"):
+            content = item.text(language)
+            assert len(content.sample_questions) >= 6, (item.id, language)
+            assert len(content.steps) >= 3 and content.materials and content.fees and content.processing_time, item.id
+            assert content.where and (content.where.online or content.where.offices), item.id
+        assert item.hotline, item.id
+
+
+@pytest.mark.skipif(not CATALOGUE.is_file(), reason="the shared service catalogue is not beside this checkout")
+def test_every_catalogue_item_is_in_the_knowledge_base():
+    rows = [line.split("\t") for line in CATALOGUE.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
+    items = {item.id: item for item in load_items(EXAMPLE.parent)}
+    assert {row[0] for row in rows} <= set(items)
+    assert all(items[row[0]].category == row[1] for row in rows)
