@@ -140,11 +140,12 @@ class Supervisor:
                     raise StartupError(f"not healthy after {timeout:.0f} s: {names} "
                                        f"(logs in {pending[0].log_path.parent})")
                 if pending:
-                    self.stop_requested.wait(self.poll_interval)
+                    time.sleep(self.poll_interval)
 
     def watch(self) -> Optional[Service]:
         """Block until a stop is requested (returns None) or a service dies (returns it)."""
-        while not self.stop_requested.wait(self.poll_interval):
+        while not self.stop_requested.is_set():
+            time.sleep(self.poll_interval)
             failed = self.failed_service()
             if failed:
                 log.error("service_exited", extra={"fields": {"service": failed.name,
@@ -171,7 +172,12 @@ class Supervisor:
                                                               "code": service.process.returncode}})
 
     def request_stop(self, *_: object) -> None:
-        """Signal handler: ask the supervisor to stop everything."""
+        """Signal handler: ask the supervisor to stop everything.
+
+        The handler runs on the main thread, which must therefore never block in
+        `stop_requested.wait()`: the event's lock could be held right when the signal lands,
+        and `set()` here would wait for it forever. The loops above sleep and poll instead.
+        """
         self.stop_requested.set()
 
 
