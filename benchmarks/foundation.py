@@ -27,10 +27,12 @@ from tests.helpers import free_port  # noqa: E402
 MESSAGES = ["你好", "hello", "谢谢", "thank you", "给我讲个笑话", "tell me a joke", "身份证丢了怎么办", "bye"]
 
 
-def start(var_dir: Path, models_dir: Path) -> tuple[subprocess.Popen, int, float]:
-    """Start `govbot run`; return the process, the gateway port and seconds to ready."""
+def start(var_dir: Path, cache_dir: Path) -> tuple[subprocess.Popen, int, float]:
+    """Start `govbot run` (Rasa models and knowledge indexes kept in `cache_dir`);
+    return the process, the gateway port and seconds to ready."""
     port = free_port()
-    env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir), "GOVBOT_MODELS_DIR": str(models_dir)}
+    env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir), "GOVBOT_MODELS_DIR": str(cache_dir / "models"),
+           "GOVBOT_INDEX_ROOT": str(cache_dir / "index")}
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "govbot.cli", "run", "--port", str(port), "--rasa-port", str(free_port()),
@@ -87,11 +89,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         if not args.skip_cold:
-            process, _, seconds = start(scratch / "cold", scratch / "cold-models")
-            print(f"govbot run, cold (trains the model): ready in {seconds:.1f} s")
+            process, _, seconds = start(scratch / "cold", scratch / "cold-cache")
+            print(f"govbot run, cold (trains the model, builds the index): ready in {seconds:.1f} s")
             stop(process)
-        process, port, seconds = start(scratch / "warm", ROOT / "var" / "models")
-        print(f"govbot run, warm (model cached):     ready in {seconds:.1f} s")
+        process, port, seconds = start(scratch / "warm", ROOT / "var")
+        print(f"govbot run, warm (model and index cached): ready in {seconds:.1f} s")
         try:
             for name, megabytes in rss_by_service(process).items():
                 print(f"RSS {name}: {megabytes:.0f} MB")
