@@ -47,3 +47,16 @@ def test_bad_setting_is_a_clear_error():
     result = run_cli("run", env={"GOVBOT_GATEWAY_PORT": "eighty"})
     assert result.returncode == 2
     assert "GOVBOT_GATEWAY_PORT must be a whole number" in result.stdout
+
+
+def test_installed_command_works_from_any_directory(tmp_path):
+    # The console script imports every package itself, whatever the current directory.
+    script = Path(sys.executable).parent / "govbot"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    result = subprocess.run([str(script), "kb", "validate"], capture_output=True, text=True, timeout=60,
+                            cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "60 items, all valid" in result.stdout
+    listed = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    for command in ("run", "train", "kb", "eval"):
+        assert f"    {command} " in listed.stdout
