@@ -145,3 +145,13 @@ def test_large_collections_get_an_approximate_index(search, tmp_path):
     vector = search.encoder.encode_queries([items[0].zh.title])
     scores, rows = index.nearest(vector, 1)
     assert index.passages[rows[0][0]].item_id == items[0].id and np.isclose(scores[0][0], 1.0, atol=0.2)
+
+
+@pytest.mark.parametrize("vague", ["社保卡", "驾驶证", "公积金提取"])
+def test_each_clarify_option_leads_to_its_own_item(search, vague):
+    # The chat's clarify buttons send the item's title back; that must answer with that item.
+    result = search.search(vague)
+    assert result.decision == "clarify" and 2 <= len(result.offered) <= 4
+    for candidate in result.offered:
+        chosen = search.search(candidate.title)
+        assert chosen.decision == "answer" and chosen.items[0].id == candidate.id, candidate.title
