@@ -47,7 +47,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         return _print_errors(error.errors, "the index was not changed")
     config = load_config()
     target = index_dir_for(kb)
-    if not args.force and index_is_current(kb, config):
+    if not args.force and index_is_current(kb, config, items):
         print(f"index is up to date: {target}")
         return 0
     encoder = load_encoder(config.encoder, threads=config.threads)

@@ -8,13 +8,14 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 from govbot.settings import PROJECT_ROOT
 from knowledge.config import DEFAULT_CONFIG, SearchConfig
 from knowledge.embedder import encoder_id, load_encoder
 from knowledge.index import Encoder, is_fresh, open_index
 from knowledge.loader import load_items
+from knowledge.schema import ServiceItem
 from knowledge.search import KnowledgeSearch
 
 log = logging.getLogger("govbot.knowledge")
@@ -43,11 +44,16 @@ def load_config() -> SearchConfig:
     return SearchConfig.load(Path(os.environ.get("GOVBOT_SEARCH_CONFIG") or DEFAULT_CONFIG))
 
 
-def index_is_current(kb_dir: Path, config: Optional[SearchConfig] = None) -> bool:
-    """True when the saved index matches the items, model and settings (checked without loading the model)."""
+def index_is_current(kb_dir: Path, config: Optional[SearchConfig] = None,
+                     items: Optional[Sequence[ServiceItem]] = None) -> bool:
+    """True when the saved index matches the items, model and settings (checked without loading the model).
+
+    `items` are the directory's items when the caller has loaded them already.
+    """
     config = config or load_config()
     model_id = encoder_id(config.encoder)
-    return model_id is not None and is_fresh(index_dir_for(kb_dir), load_items(kb_dir), model_id, config.index)
+    items = load_items(kb_dir) if items is None else items
+    return model_id is not None and is_fresh(index_dir_for(kb_dir), items, model_id, config.index)
 
 
 def open_search(kb_dir: Optional[Path] = None, config: Optional[SearchConfig] = None,
