@@ -46,8 +46,9 @@ class ActionAnswerServiceQuestion(Action):
                                      json_message={"item": item.id, "decision": "answer", "language": language})
             return [SlotSet("current_item", item.id)]
         if result.decision == "clarify":
-            buttons = [{"title": search.by_id[c.id].text(language).title,
-                        "payload": search.by_id[c.id].text(language).title} for c in result.offered]
+            # A button sends the item's title back, which the search answers with that item.
+            titles = [search.by_id[candidate.id].text(language).title for candidate in result.offered]
+            buttons = [{"title": title, "payload": title} for title in titles]
             dispatcher.utter_message(text=clarify_prompt(language), buttons=buttons)
             return []
         dispatcher.utter_message(response="utter_cannot_answer_service")
