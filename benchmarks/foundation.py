@@ -22,6 +22,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from knowledge.evaluate import percentile  # noqa: E402
 from tests.helpers import free_port  # noqa: E402
 
 MESSAGES = ["你好", "hello", "谢谢", "thank you", "给我讲个笑话", "tell me a joke", "身份证丢了怎么办", "bye"]
@@ -73,11 +74,6 @@ def round_trips(port: int, count: int) -> list[float]:
             timings.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
     return timings
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
