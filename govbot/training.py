@@ -12,9 +12,10 @@ from typing import Optional
 from govbot.settings import Settings
 
 # Everything that changes what `rasa train` produces. The Rasa lock is included so that a
-# new Rasa version retrains instead of loading a model it may not read.
-TRAINING_FILES = ("config.yml", "bot/domain.yml", "locks/rasa.lock")
-TRAINING_DIRS = ("bot/data",)
+# new Rasa version retrains instead of loading a model it may not read; the code of our
+# own NLU components is included because the model stores what they computed.
+TRAINING_FILES = ("config.yml", "bot/domain.yml", "locks/rasa.lock", "govbot/language.py")
+TRAINING_DIRS = {"bot/data": {".yml", ".yaml"}, "bot/nlu": {".py"}}
 
 
 class TrainingError(RuntimeError):
@@ -28,8 +29,8 @@ class TrainingInterrupted(TrainingError):
 def training_inputs(root: Path) -> list[Path]:
     """List the files whose content determines the trained model, in a stable order."""
     files = [root / name for name in TRAINING_FILES]
-    for directory in TRAINING_DIRS:
-        files.extend(sorted(p for p in (root / directory).rglob("*") if p.is_file() and p.suffix in {".yml", ".yaml"}))
+    for directory, suffixes in TRAINING_DIRS.items():
+        files.extend(sorted(p for p in (root / directory).rglob("*") if p.is_file() and p.suffix in suffixes))
     return files
 
 

@@ -1,7 +1,15 @@
-"""Custom actions served by the rasa_sdk action server (runs in .venv)."""
+"""Custom actions served by the rasa_sdk action server (runs in .venv), one class per action."""
 
 from bot.actions.fallback import ActionDefaultFallback
-from bot.actions.knowledge_answer import ActionAnswerServiceQuestion
-from bot.actions.out_of_scope import ActionReplyOutOfScope
+from bot.actions.handoff import ActionHandOff
+from bot.actions.knowledge_answer import (ActionAnswerFollowUp, ActionAnswerServiceQuestion, ActionChooseItem,
+                                          ActionChooseNumber)
+from bot.actions.offers import ActionAffirm, ActionDeny
+from bot.actions.preferences import ActionConfirmLanguage, ActionSetMode, ActionTrackLanguage
+from bot.actions.rating import ActionRate
+from bot.actions.small_talk import ActionGoodbye, ActionGreet, ActionReplyOutOfScope, ActionThank
 
-__all__ = ["ActionAnswerServiceQuestion", "ActionDefaultFallback", "ActionReplyOutOfScope"]
+__all__ = ["ActionAffirm", "ActionAnswerFollowUp", "ActionAnswerServiceQuestion", "ActionChooseItem",
+           "ActionChooseNumber", "ActionConfirmLanguage", "ActionDefaultFallback", "ActionDeny", "ActionGoodbye",
+           "ActionGreet", "ActionHandOff", "ActionRate", "ActionReplyOutOfScope", "ActionSetMode", "ActionThank",
+           "ActionTrackLanguage"]

@@ -61,8 +61,16 @@ def test_training_inputs_are_listed_in_a_stable_order(project):
     (project / "bot" / "data" / "b.yml").write_text("x\n")
     (project / "bot" / "data" / "a.yml").write_text("x\n")
     names = [p.relative_to(project).as_posix() for p in training_inputs(project)]
-    assert names == ["config.yml", "bot/domain.yml", "locks/rasa.lock",
+    assert names == ["config.yml", "bot/domain.yml", "locks/rasa.lock", "govbot/language.py",
                      "bot/data/a.yml", "bot/data/b.yml", "bot/data/nlu.yml"]
+
+
+def test_changing_a_custom_nlu_component_changes_fingerprint(project):
+    (project / "bot" / "nlu").mkdir()
+    (project / "bot" / "nlu" / "featurizer.py").write_text("VERSION = 1\n")
+    before = fingerprint(project)
+    (project / "bot" / "nlu" / "featurizer.py").write_text("VERSION = 2\n")
+    assert fingerprint(project) != before
 
 
 def test_stale_until_a_model_for_the_current_inputs_exists(project):
