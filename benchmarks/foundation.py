@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import httpx
 import psutil
@@ -28,15 +29,15 @@ from tests.helpers import free_port  # noqa: E402
 MESSAGES = ["你好", "hello", "谢谢", "thank you", "给我讲个笑话", "tell me a joke", "身份证丢了怎么办", "bye"]
 
 
-def start(var_dir: Path, cache_dir: Path) -> tuple[subprocess.Popen, int, float]:
-    """Start `govbot run` (Rasa models and knowledge indexes kept in `cache_dir`);
-    return the process, the gateway port and seconds to ready."""
+def start(var_dir: Path, cache_dir: Path, rasa_port: Optional[int] = None) -> tuple[subprocess.Popen, int, float]:
+    """Start `govbot run` (Rasa models and knowledge indexes kept in `cache_dir`; Rasa on `rasa_port`
+    or a free port); return the process, the gateway port and seconds to ready."""
     port = free_port()
     env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir), "GOVBOT_MODELS_DIR": str(cache_dir / "models"),
            "GOVBOT_INDEX_ROOT": str(cache_dir / "index")}
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "govbot.cli", "run", "--port", str(port), "--rasa-port", str(free_port()),
+        [sys.executable, "-m", "govbot.cli", "run", "--port", str(port), "--rasa-port", str(rasa_port or free_port()),
          "--actions-port", str(free_port())], cwd=ROOT, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:

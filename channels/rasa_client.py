@@ -42,7 +42,7 @@ class RasaClient:
             raise RasaUnavailable("Rasa answered with something that is not JSON") from error
         if not isinstance(replies, list):
             raise RasaUnavailable("Rasa's answer is not a list of messages")
-        return [to_bot_message(reply) for reply in replies if isinstance(reply, dict)]
+        return merge_payloads([to_bot_message(reply) for reply in replies if isinstance(reply, dict)])
 
     async def is_up(self) -> bool:
         """True when Rasa answers its status endpoint with a loaded model."""
@@ -60,3 +60,19 @@ def to_bot_message(reply: dict[str, Any]) -> BotMessage:
     custom = reply.get("custom")
     return BotMessage(text=reply.get("text"), buttons=buttons, image=reply.get("image"),
                       custom=custom if isinstance(custom, dict) else None)
+
+
+def merge_payloads(messages: list[BotMessage]) -> list[BotMessage]:
+    """Attach each payload-only message to the message before it.
+
+    Rasa's REST channel sends a reply's text and its custom payload (kind, language, modes,
+    item, handoff) as two messages; channels want them as one.
+    """
+    merged: list[BotMessage] = []
+    for message in messages:
+        payload_only = message.custom is not None and not (message.text or message.buttons or message.image)
+        if payload_only and merged and merged[-1].custom is None:
+            merged[-1] = merged[-1].model_copy(update={"custom": message.custom})
+        else:
+            merged.append(message)
+    return merged

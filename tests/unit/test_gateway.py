@@ -156,3 +156,18 @@ def test_chat_page_is_served_with_its_assets(fake_rasa):
     assert "/api/chat" in script.text
     assert style.status_code == 200
     assert "http://" not in page.text and "https://" not in page.text  # nothing from a CDN
+
+
+def test_a_reply_and_its_payload_arrive_as_one_message():
+    rasa = FakeRasa(reply=lambda sender, message: [
+        {"recipient_id": sender, "text": "护照首次申请\n1. 预约"},
+        {"recipient_id": sender, "custom": {"kind": "answer", "item": "passport-apply"}},
+        {"recipient_id": sender, "custom": {"kind": "extra"}},
+        {"recipient_id": sender, "text": "second reply"},
+    ])
+    with rasa.serving() as url, client_for(url) as client:
+        messages = client.post("/api/chat", json={"sender": "web-1", "text": "护照"}).json()["messages"]
+    assert [(m["text"], m["custom"]) for m in messages] == [
+        ("护照首次申请\n1. 预约", {"kind": "answer", "item": "passport-apply"}),
+        (None, {"kind": "extra"}),  # a second payload has nothing left to attach to
+        ("second reply", None)]

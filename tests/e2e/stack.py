@@ -1,0 +1,83 @@
+"""A `govbot run` stack on free ports, for end-to-end tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from govbot.settings import PROJECT_ROOT
+from govbot.supervisor import port_is_free
+from tests.helpers import free_port
+
+STARTUP_TIMEOUT = 900  # a cold start trains the model first
+
+
+class Stack:
+    """A `govbot run` process on free ports, with its output collected."""
+
+    def __init__(self, var_dir: Path) -> None:
+        self.ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
+        self.var_dir = var_dir
+        env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir),
+               # share trained models and knowledge indexes with the developer's own runs
+               # (both are keyed by the hash of what they were built from)
+               "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "govbot.cli", "run", "--port", str(self.ports["gateway"]),
+             "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"])],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=PROJECT_ROOT)
+        self.lines: list[str] = []
+        threading.Thread(target=self._collect, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def _collect(self) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while "press Ctrl-C to stop" not in self.output:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                pytest.fail(f"govbot run did not become ready:\n{self.output[-4000:]}")
+            time.sleep(0.5)
+
+    def children(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children()
+
+    def all_ports_free(self) -> bool:
+        return all(port_is_free("127.0.0.1", port) for port in self.ports.values())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+
+def chat(stack: Stack, sender: str, text: str) -> list[str]:
+    response = httpx.post(f"{stack.url}/api/chat", json={"sender": sender, "text": text}, timeout=30)
+    assert response.status_code == 200, response.text
+    return [message["text"] for message in response.json()["messages"]]
+
+
+def module_stack(name: str):  # type: ignore[no-untyped-def]
+    """A module-scoped pytest fixture: one ready `govbot run` stack for the module's tests."""
+    @pytest.fixture(scope="module")
+    def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
+        running = Stack(tmp_path_factory.mktemp(name))
+        running.wait_ready()
+        yield running
+        running.stop()
+    return stack
