@@ -27,7 +27,7 @@ LABELS = {
            "clarify": "Which of these do you mean? Choose one, or reply with its number:",
            "none_materials": "Nothing special to bring",
            "unknown": "Not stated here; please call the hotline",
-           "more_steps": "{n} more steps: reply \"steps\" to see them all",
+           "more_steps": "({n} more to go: reply \"steps\" to see all of them)",
            "menu": "For more, reply with a number: {options}", "menu_sep": ", ",
            "menu_items": {"materials": "what to bring", "where": "where to go", "fees": "fee", "time": "how long"},
            "good": "Helpful", "bad": "Not helpful", "person": "Talk to a person"},
