@@ -11,7 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import reply_language, say, user_text
 from bot.actions.handoff import hand_off
-from bot.actions.render import clarify_text, menu_field, rating_buttons, render_answer, render_field
+from bot.actions.render import (clarify_text, menu_field, person_button, rating_buttons, render_answer,
+                                render_field)
 from bot.actions.wording import field_asked, subject_words
 from knowledge.schema import ServiceItem
 from knowledge.search import KnowledgeSearch, SearchResult
@@ -84,7 +85,7 @@ def answer_nothing(dispatcher: CollectingDispatcher, tracker: Tracker, question:
     if failed >= FAILED_TURNS_BEFORE_HANDOFF:
         return events + hand_off(dispatcher, tracker, "not_understood", response="utter_handoff_after_failures")
     say(dispatcher, tracker, "none", response="utter_cannot_answer_service", decision="none",
-        buttons=[rating_buttons(reply_language(tracker))[2]])
+        buttons=[person_button(reply_language(tracker))])
     return events + [SlotSet("failed_turns", float(failed))]
 
 
@@ -202,6 +203,9 @@ class ActionChooseNumber(Action):
         if number is not None and offered and 1 <= number <= len(offered) and offered[number - 1] in knowledge().by_id:
             item = knowledge().by_id[offered[number - 1]]
             return answer_item(dispatcher, tracker, item, tracker.get_slot("last_question") or text)
+        if number is not None and offered and text.strip().isdigit():
+            # "7" when four items were offered: show the choices again
+            return offer_choices(dispatcher, tracker, offered, tracker.get_slot("last_question") or text)
         item, field = current_item(tracker), menu_field(number) if number is not None else None
         if item is not None and field is not None and not offered:
             return answer_item(dispatcher, tracker, item, text, field)

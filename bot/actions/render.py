@@ -83,11 +83,16 @@ def clarify_text(titles: list[str], language: str) -> str:
     return "\n".join([labels(language)["clarify"], *(f"{n}. {title}" for n, title in enumerate(titles, start=1))])
 
 
+def person_button(language: str) -> dict[str, str]:
+    """The button that asks for a person."""
+    return {"title": labels(language)["person"], "payload": "/ask_person"}
+
+
 def rating_buttons(language: str) -> list[dict[str, str]]:
     """The buttons under an answer: rate it good or bad, or ask for a person."""
     label = labels(language)
     return [{"title": label["good"], "payload": "/rate_good"}, {"title": label["bad"], "payload": "/rate_bad"},
-            {"title": label["person"], "payload": "/ask_person"}]
+            person_button(language)]
 
 
 def menu_field(number: int) -> Optional[str]:

@@ -198,6 +198,12 @@ async def test_number_picks_the_offered_item(text, no_search):
     assert slots["current_item"] == "passport-renew"
 
 
+async def test_number_beyond_the_offered_items_shows_them_again(no_search):
+    messages, slots = await run(ActionChooseNumber(), "7", "choose_number",
+                                offered_items=["passport-apply", "passport-renew"], last_question="护照")
+    assert messages[0]["custom"]["items"] == ["passport-apply", "passport-renew"] and "current_item" not in slots
+
+
 async def test_number_after_an_elderly_mode_answer_opens_that_menu_line(no_search):
     messages, _ = await run(ActionChooseNumber(), "1", "choose_number", current_item="passport-apply",
                             large_text=True)
