@@ -4,7 +4,8 @@ Usage: .venv-rasa/bin/python benchmarks/nlu_compare.py [--folds 5] [--pipelines 
                                                         [--data bot/data/nlu.yml] [--json OUT]
 
 Each candidate is a small YAML file in benchmarks/nlu/: `base: config.yml` takes the real
-pipeline (so candidate A *is* what is deployed), `remove:` drops components (a name, or a
+pipeline (so candidate A *is* what is deployed; `base:` may also name another candidate
+file, e.g. the DIET baseline), `remove:` drops components (a name, or a
 mapping whose keys must all match), `add:` inserts components before `insert_before:`
 (default: DIETClassifier); a file may instead give a whole `pipeline:`.
 
