@@ -138,4 +138,4 @@ def test_conversation_test_stories_pass(stack, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "story_report.json").read_text())
     assert report["conversation_accuracy"]["accuracy"] == 1.0, (tmp_path / "failed_test_stories.yml").read_text()
-    assert report["conversation_accuracy"]["total"] >= 16
+    assert report["conversation_accuracy"]["total"] >= 18
