@@ -2,8 +2,9 @@
 
 from bot.actions.fallback import ActionDefaultFallback
 from bot.actions.handoff import ActionHandOff
-from bot.actions.knowledge_answer import (ActionAnswerFollowUp, ActionAnswerServiceQuestion, ActionChooseItem,
-                                          ActionChooseNumber)
+from bot.actions.choosing import ActionChooseItem, ActionChooseNumber
+from bot.actions.follow_up import ActionAnswerFollowUp
+from bot.actions.knowledge_answer import ActionAnswerServiceQuestion
 from bot.actions.offers import ActionAffirm, ActionDeny
 from bot.actions.preferences import ActionConfirmLanguage, ActionSetMode, ActionTrackLanguage
 from bot.actions.rating import ActionRate

@@ -11,8 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import reply_language, say, user_text
 from bot.actions.handoff import hand_off
-from bot.actions.render import (clarify_text, menu_field, person_button, rating_buttons, render_answer,
-                                render_field)
+from bot.actions.render import clarify_text, person_button, rating_buttons, render_answer, render_field
 from bot.actions.wording import field_asked, subject_words
 from knowledge.schema import ServiceItem
 from knowledge.search import KnowledgeSearch, SearchResult
@@ -100,12 +99,6 @@ def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, question
     return answer_nothing(dispatcher, tracker, question)
 
 
-def is_about(item: ServiceItem, words: list[str], language: str) -> bool:
-    """Whether every word occurs in what the item says (so "还要带户口本吗" stays on the current item)."""
-    content = item.text(language).model_dump_json().lower()
-    return all(word in content for word in words)
-
-
 class ActionAnswerServiceQuestion(Action):
     """Answer a service question: search, then answer, offer the close items, or say nothing fits."""
 
@@ -123,91 +116,3 @@ class ActionAnswerServiceQuestion(Action):
             # "多少钱" classified as a new question is still a follow-up about the current item.
             return answer_item(dispatcher, tracker, item, question, field)
         return answer_question(dispatcher, tracker, question)
-
-
-FIELD_OF_INTENT = {"ask_materials": "materials", "ask_fees": "fees", "ask_time": "time", "ask_where": "where",
-                   "ask_eligibility": "eligibility", "ask_steps": "steps"}
-
-
-class ActionAnswerFollowUp(Action):
-    """Answer one part of the current item (materials, fee, time, where, who, steps) without searching again,
-    unless the question names another service, which then becomes the current item."""
-
-    def name(self) -> Text:
-        return "action_answer_follow_up"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> Events:
-        question, language = user_text(tracker), reply_language(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        field = FIELD_OF_INTENT.get(intent) or field_asked(question) or "steps"
-        item, words = current_item(tracker), subject_words(question)
-        if words and (item is None or not is_about(item, words, language)):
-            result = search(question, language)
-            if result.decision == "answer":
-                return answer_item(dispatcher, tracker, knowledge().by_id[result.offered[0].id], question, field)
-            if result.decision == "clarify":
-                return offer_choices(dispatcher, tracker, [candidate.id for candidate in result.offered], question)
-        if item is None:
-            if words:
-                return answer_nothing(dispatcher, tracker, question)
-            say(dispatcher, tracker, "prompt", response="utter_ask_which_service")
-            return []
-        return answer_item(dispatcher, tracker, item, question, field)
-
-
-class ActionChooseItem(Action):
-    """Answer the item the user picked from the offered ones (a button payload carrying its id)."""
-
-    def name(self) -> Text:
-        return "action_choose_item"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> Events:
-        item_id = next(tracker.get_latest_entity_values("item_id"), None)
-        item = knowledge().by_id.get(str(item_id)) if item_id else None
-        if item is None:
-            say(dispatcher, tracker, "prompt", response="utter_ask_question")
-            return []
-        return answer_item(dispatcher, tracker, item, tracker.get_slot("last_question") or item.id)
-
-
-_NUMBER_WORDS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "first": 1, "one": 1,
-                 "second": 2, "two": 2, "third": 3, "three": 3, "fourth": 4, "four": 4, "fifth": 5, "five": 5}
-
-
-def number_in(text: str) -> Optional[int]:
-    """The number a short reply means ("2", "第二个", "the second one"), if any."""
-    digits = re.search(r"\d+", text)
-    if digits:
-        return int(digits.group())
-    lowered = text.lower()
-    found = []
-    for word, number in _NUMBER_WORDS.items():
-        match = re.search(rf"(?<![a-z]){word}(?![a-z])" if word.isascii() else word, lowered)
-        if match:
-            found.append((match.start(), number))
-    return min(found)[1] if found else None  # "the second one" means 2: the first number word counts
-
-
-class ActionChooseNumber(Action):
-    """A number picks one of the offered items, or, after an answer, a line of the elderly-mode menu."""
-
-    def name(self) -> Text:
-        return "action_choose_number"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> Events:
-        text, number = user_text(tracker), number_in(user_text(tracker))
-        offered = tracker.get_slot("offered_items") or []
-        if number is not None and offered and 1 <= number <= len(offered) and offered[number - 1] in knowledge().by_id:
-            item = knowledge().by_id[offered[number - 1]]
-            return answer_item(dispatcher, tracker, item, tracker.get_slot("last_question") or text)
-        if number is not None and offered and text.strip().isdigit():
-            # "7" when four items were offered: show the choices again
-            return offer_choices(dispatcher, tracker, offered, tracker.get_slot("last_question") or text)
-        item, field = current_item(tracker), menu_field(number) if number is not None else None
-        if item is not None and field is not None and not offered:
-            return answer_item(dispatcher, tracker, item, text, field)
-        # Not a choice after all ("12345" is the hotline's number): treat it as a question.
-        return answer_question(dispatcher, tracker, text)

@@ -1,0 +1,49 @@
+"""Follow-up questions about the current item: its materials, fee, time, where, who, steps."""
+
+from typing import Any, Dict, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.actions.context import reply_language, say, user_text
+from bot.actions.knowledge_answer import (Events, answer_item, answer_nothing, current_item, knowledge, offer_choices,
+                                          search)
+from bot.actions.wording import field_asked, subject_words
+from knowledge.schema import ServiceItem
+
+
+def is_about(item: ServiceItem, words: list[str], language: str) -> bool:
+    """Whether every word occurs in what the item says (so "还要带户口本吗" stays on the current item)."""
+    content = item.text(language).model_dump_json().lower()
+    return all(word in content for word in words)
+
+
+FIELD_OF_INTENT = {"ask_materials": "materials", "ask_fees": "fees", "ask_time": "time", "ask_where": "where",
+                   "ask_eligibility": "eligibility", "ask_steps": "steps"}
+
+
+class ActionAnswerFollowUp(Action):
+    """Answer one part of the current item (materials, fee, time, where, who, steps) without searching again,
+    unless the question names another service, which then becomes the current item."""
+
+    def name(self) -> Text:
+        return "action_answer_follow_up"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> Events:
+        question, language = user_text(tracker), reply_language(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        field = FIELD_OF_INTENT.get(intent) or field_asked(question) or "steps"
+        item, words = current_item(tracker), subject_words(question)
+        if words and (item is None or not is_about(item, words, language)):
+            result = search(question, language)
+            if result.decision == "answer":
+                return answer_item(dispatcher, tracker, knowledge().by_id[result.offered[0].id], question, field)
+            if result.decision == "clarify":
+                return offer_choices(dispatcher, tracker, [candidate.id for candidate in result.offered], question)
+        if item is None:
+            if words:
+                return answer_nothing(dispatcher, tracker, question)
+            say(dispatcher, tracker, "prompt", response="utter_ask_which_service")
+            return []
+        return answer_item(dispatcher, tracker, item, question, field)
