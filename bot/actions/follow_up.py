@@ -44,6 +44,9 @@ class ActionAnswerFollowUp(Action):
         if item is None:
             if words:
                 return answer_nothing(dispatcher, tracker, question)
+            offered = [item_id for item_id in tracker.get_slot("offered_items") or [] if item_id in knowledge().by_id]
+            if offered:  # "要带什么材料" right after "which of these?": the user must pick first
+                return offer_choices(dispatcher, tracker, offered, tracker.get_slot("last_question") or question)
             say(dispatcher, tracker, "prompt", response="utter_ask_which_service")
             return []
         return answer_item(dispatcher, tracker, item, question, field)

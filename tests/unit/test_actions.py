@@ -164,6 +164,13 @@ async def test_follow_up_before_any_service_asks_which_one(no_search):
     assert [m["response"] for m in messages] == ["utter_ask_which_service"] and slots == {}
 
 
+async def test_follow_up_while_items_are_offered_shows_the_choices_again(no_search):
+    messages, slots = await run(ActionAnswerFollowUp(), "要带什么材料", "ask_materials",
+                                offered_items=["passport-apply", "passport-renew"], last_question="我想给孩子办护照")
+    assert messages[0]["custom"]["items"] == ["passport-apply", "passport-renew"]
+    assert slots["last_question"] == "我想给孩子办护照"
+
+
 async def test_short_follow_up_misread_as_a_new_question_still_answers_the_current_item(no_search):
     messages, _ = await run(ActionAnswerServiceQuestion(), "多少钱", "service_question", current_item="passport-apply")
     assert messages[0]["custom"]["field"] == "fees"
