@@ -73,14 +73,14 @@ def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, item_ids: 
     say(dispatcher, tracker, "clarify", text=clarify_text(titles, language), buttons=buttons,
         decision="clarify", items=item_ids)
     return [SlotSet("offered_items", item_ids), SlotSet("last_question", question),
-            SlotSet("last_decision", "clarify"), SlotSet("failed_turns", 0.0)]
+            SlotSet("last_decision", "clarify"), SlotSet("failed_turns", 0.0), SlotSet("pending_offer", None)]
 
 
 def answer_nothing(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> Events:
     """Say plainly that nothing fits; the second time in a row, hand the user to a person."""
     failed = int(tracker.get_slot("failed_turns") or 0) + 1
     events: Events = [SlotSet("last_question", question), SlotSet("last_decision", "none"),
-                      SlotSet("offered_items", None)]
+                      SlotSet("offered_items", None), SlotSet("pending_offer", None)]
     if failed >= FAILED_TURNS_BEFORE_HANDOFF:
         return events + hand_off(dispatcher, tracker, "not_understood", response="utter_handoff_after_failures")
     say(dispatcher, tracker, "none", response="utter_cannot_answer_service", decision="none",

@@ -85,9 +85,11 @@ async def test_answer_in_large_text_mode_is_short_and_offers_the_menu():
 
 
 async def test_vague_question_offers_numbered_items_whose_buttons_pick_them():
-    messages, slots = await run(ActionAnswerServiceQuestion(), "社保卡", "service_question")
+    messages, slots = await run(ActionAnswerServiceQuestion(), "社保卡", "service_question",
+                                pending_offer="handoff:bad_rating")
     [message] = messages
     assert message["custom"]["decision"] == "clarify"
+    assert slots["pending_offer"] is None  # a new question drops the offered person: a later "好" is no yes to it
     offered = slots["offered_items"]
     assert 2 <= len(offered) <= 4 and message["custom"]["items"] == offered
     assert [b["payload"] for b in message["buttons"]] == [f'/choose_item{{"item_id": "{i}"}}' for i in offered]
