@@ -53,7 +53,8 @@ class ActionChooseNumber(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> Events:
-        text, number = user_text(tracker), number_in(user_text(tracker))
+        text = user_text(tracker)
+        number = number_in(text)
         offered = tracker.get_slot("offered_items") or []
         if number is not None and offered and 1 <= number <= len(offered) and offered[number - 1] in knowledge().by_id:
             item = knowledge().by_id[offered[number - 1]]

@@ -23,6 +23,11 @@ def user_text(tracker: Tracker) -> str:
     return (tracker.latest_message.get("text") or "").strip()
 
 
+def latest_intent(tracker: Tracker) -> Optional[str]:
+    """The intent NLU gave the user's latest message, if any."""
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
 def modes(tracker: Tracker) -> dict[str, bool]:
     """The user's display modes: large text (elderly mode) and spoken answers."""
     return {"large_text": bool(tracker.get_slot("large_text")), "voice": bool(tracker.get_slot("voice"))}

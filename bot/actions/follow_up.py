@@ -5,7 +5,7 @@ from typing import Any, Dict, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.context import reply_language, say, user_text
+from bot.actions.context import latest_intent, reply_language, say, user_text
 from bot.actions.knowledge_answer import (Events, answer_item, answer_nothing, current_item, knowledge, offer_choices,
                                           search)
 from bot.actions.wording import field_asked, subject_words
@@ -32,7 +32,7 @@ class ActionAnswerFollowUp(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> Events:
         question, language = user_text(tracker), reply_language(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         field = FIELD_OF_INTENT.get(intent) or field_asked(question) or "steps"
         item, words = current_item(tracker), subject_words(question)
         if words and (item is None or not is_about(item, words, language)):

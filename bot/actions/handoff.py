@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.context import reply_language, say
+from bot.actions.context import latest_intent, reply_language, say
 
 # Why a conversation went to a person, as the gateway and the agent console see it.
 REASONS = ("user_request", "complaint", "bad_rating", "not_understood")
@@ -32,5 +32,5 @@ class ActionHandOff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         return hand_off(dispatcher, tracker, "complaint" if intent == "complaint" else "user_request")

@@ -6,7 +6,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.context import modes, say, user_text
+from bot.actions.context import latest_intent, modes, reply_language, say, user_text
 from govbot.language import detect_language
 
 _ASKS_FOR = {"en": ("英文", "英语", "english"), "zh": ("中文", "汉语", "普通话", "chinese", "mandarin")}
@@ -36,7 +36,7 @@ class ActionTrackLanguage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         text, current = user_text(tracker), tracker.get_slot("language")
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         if intent == "switch_language":
             entity = next(tracker.get_latest_entity_values("target_language"), None)
             return [SlotSet("language", language_asked_for(text, entity, current)), SlotSet("language_locked", True)]
@@ -54,8 +54,7 @@ class ActionConfirmLanguage(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        language = tracker.get_slot("language") if tracker.get_slot("language") in ("zh", "en") else "zh"
-        say(dispatcher, tracker, "language", response=f"utter_language_{language}")
+        say(dispatcher, tracker, "language", response=f"utter_language_{reply_language(tracker)}")
         return []
 
 
@@ -67,7 +66,7 @@ class ActionSetMode(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         if intent not in MODE_OF_INTENT:
             raise ValueError(f"action_set_mode cannot handle intent {intent!r}")
         slot, value = MODE_OF_INTENT[intent]

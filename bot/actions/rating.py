@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.context import reply_language, say, user_text
+from bot.actions.context import latest_intent, reply_language, say, user_text
 from govbot.ratings import BAD_LEVEL, GOOD_LEVEL, LEVELS, Rating, RatingStore, is_bad, level_name
 
 log = logging.getLogger("govbot.actions.rating")
@@ -52,7 +52,7 @@ class ActionRate(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        intent = latest_intent(tracker)
         level = level_of(intent, user_text(tracker), next(tracker.get_latest_entity_values("rating"), None))
         if level is None:
             level = GOOD_LEVEL if intent != "rate_bad" else BAD_LEVEL
