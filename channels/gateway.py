@@ -9,11 +9,13 @@ from typing import AsyncIterator, Optional
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from channels.models import ChatRequest, ChatResponse, ErrorResponse, HealthResponse
+from channels.models import ChatRequest, ChatResponse, ErrorResponse, HealthResponse, SpeechRequest
 from channels.rasa_client import RasaClient, RasaUnavailable
+from channels.voice.tts import EngineFailed, SpeechError, default_tts
 from govbot import __version__
 from govbot.log import configure_logging
 from govbot.settings import Settings
@@ -111,6 +113,25 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         log.info("chat", extra={"fields": {"chars": len(message.text), "replies": len(replies),
                                            "ms": round((time.perf_counter() - started) * 1000, 1)}})
         return ChatResponse(sender=message.sender, messages=replies)
+
+    tts = default_tts(settings.tts_cache_dir, use_gtts=settings.tts_gtts, gtts_timeout=settings.tts_gtts_timeout,
+                      max_chars=settings.max_message_chars * 2)
+
+    @app.post("/api/tts", response_class=Response,
+              responses={200: {"content": {"audio/mpeg": {}, "audio/wav": {}}}})
+    async def speak(speech: SpeechRequest) -> Response:
+        """The text as audio: MP3 from gTTS when Google answers in time, else WAV from espeak-ng."""
+        started = time.perf_counter()
+        try:
+            result = await run_in_threadpool(tts.speak, speech.text, speech.language, speech.slow)
+        except SpeechError as error:
+            return error_response(400, error.code, str(error))
+        except EngineFailed as error:
+            log.warning("tts_unavailable", extra={"fields": {"reason": str(error)}})
+            return error_response(503, "tts_unavailable", "speech is not available right now")
+        log.info("tts", extra={"fields": {"engine": result.engine, "chars": len(speech.text), "bytes": len(result.audio),
+                                          "ms": round((time.perf_counter() - started) * 1000, 1)}})
+        return Response(result.audio, media_type=result.media_type, headers={"X-TTS-Engine": result.engine})
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

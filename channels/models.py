@@ -23,6 +23,16 @@ class ChatRequest(BaseModel):
         return value.strip()
 
 
+class SpeechRequest(BaseModel):
+    """Text to be spoken aloud."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(description="What to say (markup and step numbers are cleaned for speech)")
+    language: str = Field(description='"zh" or "en"')
+    slow: bool = Field(default=False, description="Speak more slowly (elderly mode)")
+
+
 class Button(BaseModel):
     """A choice the bot offers; sending its payload selects it."""
 

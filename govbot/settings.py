@@ -53,6 +53,8 @@ class Settings:
     startup_timeout: float = 600.0
     max_message_chars: int = 2000
     log_level: str = "INFO"
+    tts_gtts: bool = True
+    tts_gtts_timeout: float = 3.0
 
     def __post_init__(self) -> None:
         for name in ("gateway_port", "rasa_port", "actions_port"):
@@ -63,6 +65,10 @@ class Settings:
             raise SettingsError("timeouts must be positive")
         if self.max_message_chars < 1:
             raise SettingsError("max_message_chars must be at least 1")
+
+    @property
+    def tts_cache_dir(self) -> Path:
+        return self.var_dir / "tts-cache"
 
     @property
     def log_dir(self) -> Path:
@@ -108,4 +114,6 @@ class Settings:
             startup_timeout=_env_float("GOVBOT_STARTUP_TIMEOUT", 600.0),
             max_message_chars=_env_int("GOVBOT_MAX_MESSAGE_CHARS", 2000),
             log_level=os.environ.get("GOVBOT_LOG_LEVEL", "INFO"),
+            tts_gtts=os.environ.get("GOVBOT_TTS_GTTS", "1").strip().lower() not in ("0", "false", "no", "off"),
+            tts_gtts_timeout=_env_float("GOVBOT_TTS_GTTS_TIMEOUT", 3.0),
         )

@@ -1,0 +1,1 @@
+"""Speech for the channels: text-to-speech now, speech-to-text later."""
