@@ -52,10 +52,10 @@ class ActionRate(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        intent = latest_intent(tracker)
-        level = level_of(intent, user_text(tracker), next(tracker.get_latest_entity_values("rating"), None))
-        if level is None:
-            level = GOOD_LEVEL if intent != "rate_bad" else BAD_LEVEL
+        level = level_of(latest_intent(tracker), user_text(tracker),
+                         next(tracker.get_latest_entity_values("rating"), None))
+        if level is None:  # a rate_level message whose words name no level
+            level = GOOD_LEVEL
         language = reply_language(tracker)
         rating = Rating(sender_id=tracker.sender_id, level=level, language=language,
                         question=tracker.get_slot("last_question"), item=tracker.get_slot("current_item"),
