@@ -7,9 +7,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 log = logging.getLogger("govbot.tts")
 
@@ -128,10 +129,15 @@ class GttsEngine:
 class TextToSpeech:
     """Speaks text with the first engine that works, caching each result on disk by content hash."""
 
-    def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 2000) -> None:
+    def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 2000,
+                 retry_failed_after: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
         if not engines:
             raise ValueError("at least one TTS engine is needed")
         self.engines, self.cache_dir, self.max_chars = engines, cache_dir, max_chars
+        # an engine that just failed (Google unreachable) is skipped for a while, so each
+        # answer does not wait out its timeout again; the last engine is always tried
+        self.retry_failed_after, self._clock = retry_failed_after, clock
+        self._resting_until: dict[str, float] = {}
 
     def speak(self, text: str, language: str, slow: bool = False) -> Speech:
         """Audio for the text (cleaned for speech), from the cache or the first engine that succeeds."""
@@ -147,11 +153,15 @@ class TextToSpeech:
             cached = self._cache_path(engine, spoken, language, slow)
             if cached.exists():
                 return Speech(cached.read_bytes(), engine.media_type, engine.name)
+            if engine is not self.engines[-1] and self._resting_until.get(engine.name, 0.0) > self._clock():
+                failures.append(f"{engine.name}: failed recently")
+                continue
             try:
                 audio = b"".join(engine.synthesise(piece, language, slow) for piece in chunks(spoken)) \
                     if engine.media_type == "audio/mpeg" else engine.synthesise(spoken, language, slow)
             except EngineFailed as error:
                 failures.append(f"{engine.name}: {error}")
+                self._resting_until[engine.name] = self._clock() + self.retry_failed_after
                 log.info("tts_engine_failed", extra={"fields": {"engine": engine.name, "error": str(error)}})
                 continue
             self._store(cached, audio)

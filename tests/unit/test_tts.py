@@ -131,3 +131,22 @@ def test_tts_endpoint_speaks_offline_in_both_languages(tmp_path):
             assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
             assert response.headers["x-tts-engine"] == "espeak-ng" and wav_seconds(response.content) > 1
 
+
+
+def test_a_failed_engine_rests_before_it_is_tried_again(tmp_path):
+    class Flaky:
+        name, media_type = "flaky", "audio/wav"
+        calls = 0
+
+        def synthesise(self, text, language, slow):
+            self.calls += 1
+            raise EngineFailed("unreachable")
+
+    now = [100.0]
+    flaky, fallback = Flaky(), CountingEngine()
+    tts = TextToSpeech([flaky, fallback], tmp_path, retry_failed_after=60, clock=lambda: now[0])
+    assert tts.speak("one", "en").engine == "counting" and flaky.calls == 1
+    assert tts.speak("two", "en").engine == "counting" and flaky.calls == 1  # resting: not asked
+    now[0] += 61
+    tts.speak("three", "en")
+    assert flaky.calls == 2 and fallback.calls == 3
