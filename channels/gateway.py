@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from channels.models import ChatRequest, ChatResponse, ErrorResponse, HealthResponse, SpeechRequest
 from channels.rasa_client import RasaClient, RasaUnavailable
+from channels.telegram.service import TelegramService, webhook_router
 from channels.voice.tts import EngineFailed, SpeechError, default_tts
 from govbot import __version__
 from govbot.log import configure_logging
@@ -65,9 +66,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rasa = RasaClient(settings.rasa_base_url, settings.rasa_timeout)
+        app.state.telegram = TelegramService(settings, app.state.rasa, tts)  # off without TELEGRAM_BOT_TOKEN
+        await app.state.telegram.start()
         try:
             yield
         finally:
+            await app.state.telegram.stop()
             await app.state.rasa.close()
 
     # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json stays.
@@ -133,6 +137,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                                           "ms": round((time.perf_counter() - started) * 1000, 1)}})
         return Response(result.audio, media_type=result.media_type, headers={"X-TTS-Engine": result.engine})
 
+    app.include_router(webhook_router())  # POST /telegram/webhook (webhook mode only)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -1,6 +1,7 @@
 """Runtime settings of govbot, read from environment variables (all optional)."""
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +33,9 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(raw).expanduser().resolve() if raw else default
 
 
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a secret_token
+
+
 class SettingsError(ValueError):
     """A setting has a value govbot cannot use."""
 
@@ -55,6 +59,12 @@ class Settings:
     log_level: str = "INFO"
     tts_gtts: bool = True
     tts_gtts_timeout: float = 3.0
+    # Telegram (channels/telegram): off without a token; secrets never appear in repr or logs.
+    telegram_token: str = field(default="", repr=False)
+    telegram_mode: str = "polling"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = field(default="", repr=False)
+    telegram_api_url: str = ""
 
     def __post_init__(self) -> None:
         for name in ("gateway_port", "rasa_port", "actions_port"):
@@ -65,6 +75,13 @@ class Settings:
             raise SettingsError("timeouts must be positive")
         if self.max_message_chars < 1:
             raise SettingsError("max_message_chars must be at least 1")
+        if self.telegram_mode not in ("polling", "webhook"):
+            raise SettingsError(f"GOVBOT_TELEGRAM_MODE must be polling or webhook, got {self.telegram_mode!r}")
+        if self.telegram_token and self.telegram_mode == "webhook" and not (
+                self.telegram_webhook_url and self.telegram_webhook_secret):
+            raise SettingsError("webhook mode needs GOVBOT_TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
+        if self.telegram_webhook_secret and not _WEBHOOK_SECRET.match(self.telegram_webhook_secret):
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
 
     @property
     def tts_cache_dir(self) -> Path:
@@ -116,4 +133,9 @@ class Settings:
             log_level=os.environ.get("GOVBOT_LOG_LEVEL", "INFO"),
             tts_gtts=os.environ.get("GOVBOT_TTS_GTTS", "1").strip().lower() not in ("0", "false", "no", "off"),
             tts_gtts_timeout=_env_float("GOVBOT_TTS_GTTS_TIMEOUT", 3.0),
+            telegram_token=os.environ.get("TELEGRAM_BOT_TOKEN", "").strip(),
+            telegram_mode=os.environ.get("GOVBOT_TELEGRAM_MODE", "polling").strip().lower() or "polling",
+            telegram_webhook_url=os.environ.get("GOVBOT_TELEGRAM_WEBHOOK_URL", "").strip(),
+            telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+            telegram_api_url=os.environ.get("GOVBOT_TELEGRAM_API_URL", "").strip(),
         )

@@ -1,0 +1,203 @@
+"""Running the Telegram bot inside the gateway: long polling or a webhook, started and stopped with it.
+
+Nothing here may stop the gateway: a missing token leaves Telegram off, a rejected token gives one log
+line, and network trouble is retried in the background.
+"""
+
+import asyncio
+import hmac
+import logging
+from typing import Any, Optional
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.types import BotCommand, Update
+from aiogram.utils.token import TokenValidationError
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from channels.rasa_client import RasaClient
+from channels.telegram.bot import Conversation, build_routers
+from channels.telegram.retry import RetryRequests
+from channels.telegram.texts import COMMANDS
+from channels.voice.tts import TextToSpeech
+from govbot.settings import Settings
+
+log = logging.getLogger("govbot.telegram")
+
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLLING_TIMEOUT = 25        # seconds a getUpdates long poll may wait
+START_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach Telegram at start
+
+
+class TelegramService:
+    """The bot's life cycle: `start()` returns at once (the work goes on in a task), `stop()` ends it."""
+
+    def __init__(self, settings: Settings, rasa: RasaClient, tts: Optional[TextToSpeech],
+                 polling_timeout: int = POLLING_TIMEOUT, start_backoff: tuple[float, float] = START_BACKOFF) -> None:
+        self.settings = settings
+        self.conversation = Conversation(rasa, tts, max_chars=settings.max_message_chars)
+        self.polling_timeout, self.start_backoff = polling_timeout, start_backoff
+        self.status = "off"  # off, starting, polling, webhook, rejected, stopped
+        self.bot: Optional[Bot] = None
+        self.dispatcher: Optional[Dispatcher] = None
+        self._task: Optional[asyncio.Task[None]] = None
+        self._updates: set[asyncio.Task[Any]] = set()
+        self._rejected_logged = False
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.settings.telegram_mode == "webhook"
+
+    def _make_bot(self) -> Bot:
+        api_url = self.settings.telegram_api_url
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api_url)) if api_url else AiohttpSession()
+        session.middleware(RetryRequests(on_unauthorized=self._token_rejected))
+        return Bot(self.settings.telegram_token, session=session,
+                   default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True))
+
+    async def start(self) -> None:
+        """Begin polling (or register the webhook) in the background; Telegram stays off without a token."""
+        if not self.settings.telegram_token:
+            log.info("telegram_off", extra={"fields": {"reason": "TELEGRAM_BOT_TOKEN is not set"}})
+            return
+        try:
+            self.bot = self._make_bot()
+        except TokenValidationError:
+            self.status = "rejected"
+            log.error("telegram_token_invalid", extra={"fields": {
+                "reason": "TELEGRAM_BOT_TOKEN does not look like a bot token (123456:ABC...); Telegram is off"}})
+            return
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)  # not a line per update; errors still show
+        self.dispatcher = Dispatcher()
+        self.dispatcher["conversation"] = self.conversation
+        self.dispatcher.include_routers(*build_routers())
+        self.status = "starting"
+        self._task = asyncio.create_task(self._run(), name="telegram")
+
+    async def _run(self) -> None:
+        assert self.bot is not None and self.dispatcher is not None
+        try:
+            me = await self._connect()
+            if me is None:
+                return
+            await self._set_commands()
+            if self.webhook_mode:
+                await self.bot.set_webhook(self.settings.telegram_webhook_url,
+                                           secret_token=self.settings.telegram_webhook_secret,
+                                           allowed_updates=self.dispatcher.resolve_used_update_types())
+                self.status = "webhook"
+                log.info("telegram_webhook", extra={"fields": {"bot": me, "url": self.settings.telegram_webhook_url}})
+                return
+            await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+            self.status = "polling"
+            log.info("telegram_polling", extra={"fields": {"bot": me}})
+            await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
+                                                polling_timeout=self.polling_timeout)
+        except TelegramUnauthorizedError:
+            return  # already logged by _token_rejected
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the gateway must keep running whatever happens here
+            self.status = "failed"
+            log.error("telegram_failed", extra={"fields": {"error": f"{type(error).__name__}: {error}"}})
+
+    async def _connect(self) -> Optional[str]:
+        """getMe until Telegram answers (waits doubling up to a minute); the bot's username, or None if rejected."""
+        assert self.bot is not None
+        delay, longest = self.start_backoff
+        while True:
+            try:
+                me = await self.bot.get_me()
+                return f"@{me.username}" if me.username else str(me.id)
+            except TelegramUnauthorizedError:
+                return None
+            except (TelegramNetworkError, TelegramServerError) as error:
+                log.warning("telegram_unreachable", extra={"fields": {"error": type(error).__name__, "retry_in": delay}})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, longest)
+
+    async def _set_commands(self) -> None:
+        """The command menu in Chinese and English (a failure is only logged)."""
+        assert self.bot is not None
+        try:
+            for language, names in COMMANDS.items():
+                commands = [BotCommand(command=name, description=text) for name, text in names.items()]
+                await self.bot.set_my_commands(commands, language_code=language)
+            await self.bot.set_my_commands([BotCommand(command=name, description=text)
+                                            for name, text in COMMANDS["en"].items()])
+        except TelegramUnauthorizedError:
+            raise
+        except TelegramAPIError as error:
+            log.warning("telegram_commands_not_set", extra={"fields": {"error": type(error).__name__}})
+
+    def _token_rejected(self) -> None:
+        """Telegram said 401: one clear log line, then Telegram stops (the rest of the gateway runs on)."""
+        self.status = "rejected"
+        if not self._rejected_logged:
+            self._rejected_logged = True
+            log.error("telegram_token_rejected", extra={"fields": {
+                "reason": "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized: wrong or revoked); Telegram is off"}})
+        if self._task is not None and not self._task.done() and self._task is not asyncio.current_task():
+            self._task.cancel()  # a revoked token while polling: end the polling loop
+
+    def accepts(self, secret: str) -> bool:
+        """The webhook request carries our secret token."""
+        expected = self.settings.telegram_webhook_secret
+        return bool(expected) and hmac.compare_digest(secret.encode(), expected.encode())
+
+    def feed(self, body: dict[str, Any]) -> None:
+        """Handle a webhook update in the background (Telegram gets its 200 at once and does not resend)."""
+        assert self.bot is not None and self.dispatcher is not None
+        update = Update.model_validate(body, context={"bot": self.bot})
+        task = asyncio.create_task(self.dispatcher.feed_update(self.bot, update))
+        self._updates.add(task)
+        task.add_done_callback(self._updates.discard)
+
+    async def stop(self) -> None:
+        """Stop polling, finish webhook updates in flight (a few seconds at most), close the HTTP session."""
+        if self._task is not None and not self._task.done():
+            if self.status == "polling" and self.dispatcher is not None:
+                try:
+                    await asyncio.wait_for(self.dispatcher.stop_polling(), 5)
+                except (RuntimeError, asyncio.TimeoutError):
+                    pass
+            self._task.cancel()
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._updates:
+            await asyncio.wait(self._updates, timeout=5)
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self.status != "off":
+            self.status = "stopped" if self.status != "rejected" else "rejected"
+
+
+def webhook_router() -> APIRouter:
+    """POST /telegram/webhook: updates from Telegram in webhook mode (the secret token header is checked)."""
+    router = APIRouter()
+
+    def refuse(status: int, code: str, text: str) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"error": {"code": code, "message": text}})
+
+    @router.post(WEBHOOK_PATH, include_in_schema=False)
+    async def telegram_webhook(request: Request) -> JSONResponse:
+        service: Optional[TelegramService] = getattr(request.app.state, "telegram", None)
+        if service is None or service.status != "webhook":
+            return refuse(404, "telegram_webhook_off", "the Telegram webhook is not enabled")
+        if not service.accepts(request.headers.get(SECRET_HEADER, "")):
+            return refuse(401, "bad_secret_token", f"missing or wrong {SECRET_HEADER}")
+        try:
+            body = await request.json()
+            service.feed(body if isinstance(body, dict) else {})
+        except (ValueError, ValidationError):
+            return refuse(400, "invalid_update", "the body is not a Telegram update")
+        return JSONResponse({"ok": True})
+
+    return router

@@ -1,0 +1,58 @@
+"""What the channel remembers about each Telegram user: the modes and language the bot last reported."""
+
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+from typing import Optional
+
+from channels.models import BotMessage
+
+
+@dataclass(frozen=True)
+class UserState:
+    """A user's modes and language as the latest reply's payload gave them (None: not known yet)."""
+
+    large_text: Optional[bool] = None
+    voice: Optional[bool] = None
+    language: Optional[str] = None
+
+    @property
+    def speaks(self) -> bool:
+        """Answers are also sent as voice messages: in voice mode and in large-text (elderly) mode."""
+        return bool(self.voice or self.large_text)
+
+
+class UserStates:
+    """A bounded map from Telegram user id to UserState (least recently seen users dropped first)."""
+
+    def __init__(self, capacity: int = 50_000) -> None:
+        self.capacity = capacity
+        self._states: "OrderedDict[int, UserState]" = OrderedDict()
+
+    def get(self, user_id: int) -> UserState:
+        state = self._states.get(user_id)
+        if state is not None:
+            self._states.move_to_end(user_id)
+        return state or UserState()
+
+    def set(self, user_id: int, state: UserState) -> None:
+        self._states[user_id] = state
+        self._states.move_to_end(user_id)
+        while len(self._states) > self.capacity:
+            self._states.popitem(last=False)
+
+    def update_from(self, user_id: int, replies: list[BotMessage]) -> tuple[UserState, UserState]:
+        """Take the modes and language from the replies' payloads; returns the state before and after."""
+        before = self.get(user_id)
+        after = before
+        for reply in replies:
+            custom = reply.custom or {}
+            mode = custom.get("mode") if isinstance(custom.get("mode"), dict) else {}
+            language = custom.get("language") if custom.get("language") in ("zh", "en") else after.language
+            after = replace(after, language=language,
+                            large_text=bool(mode["large_text"]) if "large_text" in mode else after.large_text,
+                            voice=bool(mode["voice"]) if "voice" in mode else after.voice)
+        self.set(user_id, after)
+        return before, after
+
+    def __len__(self) -> int:
+        return len(self._states)
