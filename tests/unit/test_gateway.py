@@ -1,5 +1,6 @@
 """The gateway's chat API: validation, forwarding to Rasa, and Rasa being down or slow."""
 
+import re
 import time
 
 import pytest
@@ -149,13 +150,16 @@ def test_chat_page_is_served_with_its_assets(fake_rasa):
     _, url = fake_rasa
     with client_for(url) as client:
         page = client.get("/")
-        script = client.get("/static/chat.js")
-        style = client.get("/static/chat.css")
+        modules = {name: client.get(f"/static/{name}") for name in ("chat.js", "i18n.js", "render.js", "speech.js",
+                                                                     "store.js", "chat.css")}
     assert page.status_code == 200
-    assert 'role="log"' in page.text and 'id="text"' in page.text
-    assert "/api/chat" in script.text
-    assert style.status_code == 200
-    assert "http://" not in page.text and "https://" not in page.text  # nothing from a CDN
+    assert 'role="log"' in page.text and 'role="status"' in page.text and '<label for="text"' in page.text
+    assert all(response.status_code == 200 for response in modules.values())
+    assert all("javascript" in modules[name].headers["content-type"] for name in modules if name.endswith(".js"))
+    assert "/api/chat" in modules["chat.js"].text and "/api/tts" in modules["speech.js"].text
+    # nothing from a CDN: every address the page and its scripts use is on the gateway itself
+    for text in [page.text, *(response.text for response in modules.values())]:
+        assert not re.search(r"""(src|href)=["']https?://|import[^;]+from\s+["']https?://|url\(["']?https?://""", text)
 
 
 def test_a_reply_and_its_payload_arrive_as_one_message():

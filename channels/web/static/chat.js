@@ -1,73 +1,271 @@
-// govbot web chat: sends what the user types to /api/chat and shows the bot's replies.
-(function () {
-  "use strict";
-  const log = document.getElementById("log");
-  const form = document.getElementById("composer");
-  const input = document.getElementById("text");
-  const status = document.getElementById("status");
+// govbot web chat: sends what the user types or clicks to /api/chat, shows and speaks the bot's replies,
+// keeps the conversation across reloads and holds messages back until the gateway is reachable again.
+import { STRINGS, applyLanguage, initialLanguage } from "./i18n.js";
+import { linkedText, messageElement, welcomeElement } from "./render.js";
+import { Speaker } from "./speech.js";
+import {
+  entryId, loadDraft, loadHistory, loadPrefs, saveDraft, saveEntry, savePrefs, senderId, updateEntry,
+} from "./store.js";
 
-  function senderId() {
-    let id = localStorage.getItem("govbot.sender");
-    if (!id) {
-      id = "web-" + (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
-      localStorage.setItem("govbot.sender", id);
-    }
-    return id;
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 8000;
+const REQUEST_TIMEOUT_MS = 30000;
+
+const page = {
+  conversation: document.getElementById("conversation"),
+  earlier: document.getElementById("earlier"),
+  log: document.getElementById("log"),
+  status: document.getElementById("status"),
+  form: document.getElementById("composer"),
+  input: document.getElementById("text"),
+  large: document.getElementById("large-toggle"),
+  voice: document.getElementById("voice-toggle"),
+  language: document.getElementById("lang-toggle"),
+  person: document.getElementById("person"),
+};
+
+const sender = senderId();
+const prefs = loadPrefs();
+prefs.language = initialLanguage(prefs.language);
+const outbox = [];
+let sending = false;
+let offline = false;
+let wakeUp = () => {};
+
+const strings = () => STRINGS[prefs.language];
+
+const speaker = new Speaker(
+  (element, playing) => {
+    const button = element.querySelector("button.play");
+    if (!button) return;
+    button.dataset.text = playing ? "stop" : "play";
+    button.textContent = strings()[button.dataset.text];
+  },
+  () => setStatus(strings().speechFailed),
+);
+
+function setStatus(text) {
+  page.status.textContent = text;
+}
+
+/** Bring a new message into view: all of it, or its beginning when it is taller than the view. */
+function reveal(element) {
+  const view = page.conversation;
+  if (element.offsetHeight > view.clientHeight) {
+    view.scrollTop = element.offsetTop - 8;
+  } else {
+    view.scrollTop = view.scrollHeight;
   }
+}
 
-  function addMessage(kind, text) {
-    const item = document.createElement("div");
-    item.className = "msg " + kind;
-    item.textContent = text;
-    log.appendChild(item);
-    item.scrollIntoView({ block: "end" });
-    return item;
+function spokenLanguage(entry) {
+  return (entry.custom && entry.custom.language) || prefs.language;
+}
+
+const actions = {
+  choose: (payload, title) => submit(payload, title),
+  play: (element, entry) => {
+    if (speaker.isPlaying(element)) speaker.stop();
+    else speaker.play(element, entry.text, spokenLanguage(entry), prefs.large);
+  },
+};
+
+function show(entry, container) {
+  const element = messageElement(entry, strings(), actions);
+  container.append(element);
+  reveal(element);
+  return element;
+}
+
+// --- settings: large text, voice, language ---------------------------------------------------
+
+function applyModes() {
+  document.documentElement.classList.toggle("large", prefs.large);
+  page.large.setAttribute("aria-pressed", String(prefs.large));
+  page.voice.setAttribute("aria-pressed", String(prefs.voice));
+}
+
+function setLanguage(language) {
+  if (language !== "zh" && language !== "en") return;
+  prefs.language = language;
+  savePrefs(prefs);
+  applyLanguage(language);
+  const welcome = document.querySelector(".msg.welcome");
+  if (welcome) welcome.replaceWith(welcomeElement(strings(), (question) => submit(question)));
+}
+
+/** The bot's reply payload says which modes and language are in force for this user. */
+function followReply(custom) {
+  if (!custom) return;
+  if (custom.mode) {
+    prefs.large = custom.mode.large_text === true;
+    const voice = custom.mode.voice === true;
+    if (!voice) speaker.stop();
+    prefs.voice = voice;
+    savePrefs(prefs);
+    applyModes();
   }
+  if (custom.language && custom.language !== prefs.language) setLanguage(custom.language);
+}
 
-  function addBotMessage(message) {
-    const item = addMessage("bot", message.text || "");
-    if (message.buttons && message.buttons.length) {
-      const row = document.createElement("div");
-      row.className = "buttons";
-      for (const choice of message.buttons) {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = choice.title;
-        button.addEventListener("click", () => send(choice.payload, choice.title));
-        row.appendChild(button);
-      }
-      item.appendChild(row);
-    }
-  }
+// --- sending, with retries while the gateway or Rasa is unreachable ------------------------------
 
-  async function send(text, shown) {
-    addMessage("user", shown || text);
-    status.textContent = "正在回复… / Replying…";
-    try {
-      const response = await fetch("/api/chat", {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: senderId(), text: text }),
-      });
-      const body = await response.json();
-      if (!response.ok) {
-        addMessage("error", body.error ? body.error.message : "出错了 / Something went wrong");
-      } else {
-        for (const message of body.messages) addBotMessage(message);
-      }
-    } catch (error) {
-      addMessage("error", "无法连接服务器，请稍后再试。 / Cannot reach the server, please try again.");
-    } finally {
-      status.textContent = "";
-    }
-  }
-
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value.trim();
-    if (!text) return;
-    input.value = "";
-    send(text);
+function sleep(ms) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    wakeUp = () => { clearTimeout(timer); resolve(); };
   });
-  input.focus();
-})();
+}
+
+function setOffline(isOffline) {
+  if (isOffline === offline) return;
+  offline = isOffline;
+  setStatus(isOffline ? strings().offline : strings().online);
+}
+
+function markSent(entry) {
+  entry.pending = false;
+  const element = document.querySelector(`.msg[data-id="${entry.id}"] .pending`);
+  if (element) element.remove();
+  if (!entry.quiet) updateEntry(entry.id, { pending: false });
+}
+
+function addBotMessages(messages) {
+  for (const message of messages) {
+    const entry = { id: entryId(), who: "bot", text: message.text || "", buttons: message.buttons || [],
+      custom: message.custom || null };
+    followReply(entry.custom);
+    saveEntry(entry);
+    const element = show(entry, page.log);
+    if (prefs.voice && entry.text) speaker.enqueue(element, entry.text, spokenLanguage(entry), prefs.large);
+  }
+}
+
+function addError(text) {
+  const entry = { id: entryId(), who: "error", text };
+  saveEntry(entry);
+  show(entry, page.log);
+}
+
+async function post(text) {
+  try {
+    const response = await fetch("/api/chat", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender, text }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const body = await response.json().catch(() => null);
+    return { status: response.status, body };
+  } catch (error) {
+    return { status: 0, body: null };
+  }
+}
+
+/** Deliver one message; retried until the gateway answers (a 4xx answer is final). */
+async function deliver(entry) {
+  let delay = RETRY_FIRST_MS;
+  for (;;) {
+    if (!offline) setStatus(strings().typing);
+    const { status, body } = await post(entry.payload);
+    if (status === 200 && body && Array.isArray(body.messages)) {
+      markSent(entry);
+      if (offline) setOffline(false);
+      else setStatus("");
+      addBotMessages(body.messages);
+      return;
+    }
+    if (status >= 400 && status < 500) {
+      markSent(entry);
+      setStatus("");
+      addError(body && body.error ? body.error.message : strings().error);
+      // give typed text back, so nothing the user wrote is lost
+      if (!entry.payload.startsWith("/") && !page.input.value) page.input.value = entry.payload;
+      return;
+    }
+    setOffline(true);
+    await sleep(delay);
+    delay = Math.min(delay * 2, RETRY_MAX_MS);
+  }
+}
+
+async function pump() {
+  if (sending) return;
+  sending = true;
+  while (outbox.length) {
+    await deliver(outbox[0]);
+    outbox.shift();
+  }
+  sending = false;
+}
+
+/** Send text (or a button payload) to the bot; shown is what the conversation shows, quiet shows nothing. */
+function submit(payload, shown, quiet = false) {
+  const entry = { id: entryId(), who: "user", text: shown || payload, payload, pending: true, quiet };
+  if (!quiet) {
+    saveEntry(entry);
+    show(entry, page.log);
+  }
+  outbox.push(entry);
+  pump();
+}
+
+// --- wiring ----------------------------------------------------------------------------------------
+
+page.form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = page.input.value.trim();
+  if (!text) {
+    page.input.focus();
+    return;
+  }
+  page.input.value = "";
+  saveDraft("");
+  submit(text);
+});
+
+page.input.addEventListener("input", () => saveDraft(page.input.value));
+
+page.large.addEventListener("click", () => {
+  prefs.large = !prefs.large;
+  savePrefs(prefs);
+  applyModes();
+  submit(prefs.large ? "/large_text_on" : "/large_text_off", null, true);
+});
+
+page.voice.addEventListener("click", () => {
+  prefs.voice = !prefs.voice;
+  if (!prefs.voice) speaker.stop();
+  savePrefs(prefs);
+  applyModes();
+  submit(prefs.voice ? "/voice_on" : "/voice_off", null, true);
+});
+
+page.language.addEventListener("click", () => {
+  const target = strings().otherLanguageCode;
+  setLanguage(target);
+  submit(`/switch_language{"target_language": "${target}"}`, null, true);
+});
+
+page.person.addEventListener("click", () => submit("/ask_person", strings().person));
+
+window.addEventListener("online", () => wakeUp());
+
+function restore() {
+  const history = loadHistory();
+  if (!history.length) page.earlier.append(welcomeElement(strings(), (question) => submit(question)));
+  for (const entry of history) {
+    show(entry, page.earlier);
+    if (entry.who === "user" && entry.pending) outbox.push(entry);
+  }
+  page.input.value = loadDraft();
+  pump();
+}
+
+applyLanguage(prefs.language);
+applyModes();
+restore();
+// no autofocus: keyboard and screen-reader users start at the top, where the skip link leads to the text box
+
+// exposed for tests and for the browser console
+window.govbot = { sender, prefs, linkedText };

@@ -1,0 +1,92 @@
+// Interface text of the chat page in Chinese and English; the page follows the user's language.
+
+export const STRINGS = {
+  zh: {
+    htmlLang: "zh-CN",
+    title: "政务服务助手",
+    hotline: "热线电话",
+    skip: "跳到输入框",
+    tools: "设置",
+    large: "大字",
+    voice: "语音播报",
+    otherLanguage: "English",
+    otherLanguageCode: "en",
+    person: "转人工",
+    conversation: "对话记录",
+    inputLabel: "输入您的问题",
+    placeholder: "例如：怎么办身份证",
+    send: "发送",
+    hint: "按回车键发送",
+    typing: "助手正在回复…",
+    offline: "连接中断，正在重新连接… 您的消息会在连接恢复后发出，不会丢失。",
+    online: "已重新连接。",
+    pending: "等待发送",
+    you: "您说：",
+    bot: "助手说：",
+    play: "朗读",
+    stop: "停止朗读",
+    speechFailed: "暂时无法朗读，请看文字。",
+    welcome: "您好！我是政务服务助手。请直接说您要办什么事，例如“怎么办身份证”。" +
+      "看不清可以点上面的“大字”，想听可以点“语音播报”。需要人工帮助，点“转人工”或拨打12345。",
+    suggestions: ["怎么办身份证", "社保卡怎么申领", "怎么提取公积金"],
+    suggestionsLabel: "常见问题",
+    error: "出错了，请稍后再试，或拨打12345。",
+  },
+  en: {
+    htmlLang: "en",
+    title: "Government Services Assistant",
+    hotline: "Hotline",
+    skip: "Skip to the message box",
+    tools: "Settings",
+    large: "Large text",
+    voice: "Read aloud",
+    otherLanguage: "中文",
+    otherLanguageCode: "zh",
+    person: "Talk to a person",
+    conversation: "Conversation",
+    inputLabel: "Type your question",
+    placeholder: "For example: how do I get an ID card",
+    send: "Send",
+    hint: "Press Enter to send",
+    typing: "The assistant is replying…",
+    offline: "Connection lost, reconnecting… Your message will be sent when the connection is back; nothing is lost.",
+    online: "Connected again.",
+    pending: "waiting to send",
+    you: "You said:",
+    bot: "Assistant said:",
+    play: "Play",
+    stop: "Stop",
+    speechFailed: "Reading aloud is not available right now; please read the text.",
+    welcome: "Hello! I am the government services assistant. Tell me what you need to do, for example " +
+      "\"how do I get an ID card\". For bigger text press \"Large text\"; to hear answers press \"Read aloud\". " +
+      "For a person press \"Talk to a person\" or call 12345.",
+    suggestions: ["How do I get an ID card", "Apply for a social security card", "Withdraw my housing fund"],
+    suggestionsLabel: "Common questions",
+    error: "Something went wrong. Please try again later, or call 12345.",
+  },
+};
+
+/** The interface language to start with: the stored choice, else the browser's language. */
+export function initialLanguage(stored) {
+  if (stored === "zh" || stored === "en") return stored;
+  const browser = (navigator.language || "zh").toLowerCase();
+  return browser.startsWith("en") ? "en" : "zh";
+}
+
+/** Put the interface text of one language on the page. */
+export function applyLanguage(language) {
+  const text = STRINGS[language];
+  document.documentElement.lang = text.htmlLang;
+  document.title = text.title;
+  for (const element of document.querySelectorAll("[data-text]")) {
+    element.textContent = text[element.dataset.text];
+  }
+  for (const element of document.querySelectorAll("[data-label]")) {
+    element.setAttribute("aria-label", text[element.dataset.label]);
+  }
+  for (const element of document.querySelectorAll("[data-placeholder]")) {
+    element.setAttribute("placeholder", text[element.dataset.placeholder]);
+  }
+  const other = document.getElementById("lang-toggle");
+  other.lang = STRINGS[text.otherLanguageCode].htmlLang;
+}

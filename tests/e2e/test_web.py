@@ -1,0 +1,332 @@
+"""The web chat page in real Chromium against a real `govbot run` stack: answers in both languages,
+clarify buttons, large text, spoken answers, ratings, keyboard use, reload, reconnection and an axe audit."""
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from govbot.settings import PROJECT_ROOT
+from tests.e2e.browser import audit, browser_fixture
+from tests.e2e.stack import module_stack
+from tests.helpers import free_port
+
+pytestmark = pytest.mark.slow
+
+stack = module_stack("govbot-web")
+browser = browser_fixture()
+
+BOT_MESSAGES = "#log .msg.bot"
+
+
+@pytest.fixture
+def open_page(browser, stack):  # type: ignore[no-untyped-def]
+    """open_page(locale="zh-CN", url=stack.url): a fresh browser context (empty storage) on the chat page."""
+    contexts = []
+
+    def opened(locale: str = "zh-CN", url: str = ""):  # type: ignore[no-untyped-def]
+        context = browser.new_context(locale=locale, viewport={"width": 1000, "height": 900})
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto(url or stack.url + "/")
+        return page
+
+    yield opened
+    for context in contexts:
+        context.close()
+
+
+def ask(page, text: str) -> str:  # type: ignore[no-untyped-def]
+    """Type a question, press Enter, and return the text of the bot's reply."""
+    before = page.locator(BOT_MESSAGES).count()
+    page.fill("#text", text)
+    page.press("#text", "Enter")
+    return reply_after(page, before)
+
+
+def reply_after(page, before: int) -> str:  # type: ignore[no-untyped-def]
+    page.wait_for_function(f"document.querySelectorAll('{BOT_MESSAGES}').length > {before}", timeout=60_000)
+    return page.locator(BOT_MESSAGES).nth(before).locator(".text").inner_text()
+
+
+def font_px(page, selector: str) -> float:  # type: ignore[no-untyped-def]
+    return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
+
+
+def test_chinese_question_gets_the_answer_with_real_buttons_and_links(open_page, stack):
+    page = open_page("zh-CN")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.reload()
+    assert page.get_attribute("html", "lang") == "zh-CN" and page.inner_text("#send") == "发送"
+    answer = ask(page, "护照怎么办理")
+    assert answer.startswith("普通护照首次申请") and "办理步骤" in answer
+    message = page.locator(BOT_MESSAGES).last
+    assert message.get_attribute("lang") == "zh-CN"
+    for name in ("有用", "没用", "转人工", "朗读"):
+        assert message.get_by_role("button", name=name).count() == 1
+    assert message.locator('a[href="tel:12367"]').inner_text() == "12367"
+    # the log is the live region; the typing indicator is a status region, empty once the answer is in
+    assert page.get_attribute("#log", "role") == "log" and page.get_attribute("#log", "aria-live") == "polite"
+    assert page.get_attribute("#status", "role") == "status" and page.inner_text("#status") == ""
+    assert page.locator("#text").evaluate("e => e.labels[0].textContent") == "输入您的问题"
+    # everything the page loads comes from the gateway itself: no CDN
+    assert requests and all(url.startswith(stack.url) or url.startswith(("data:", "blob:")) for url in requests)
+    assert page.errors == []
+
+
+def test_english_user_gets_english_interface_and_answers(open_page):
+    page = open_page("en-US")
+    assert page.get_attribute("html", "lang") == "en" and page.inner_text("#send") == "Send"
+    answer = ask(page, "How do I apply for a passport?")
+    assert "passport" in answer.lower() and "Steps" in answer
+    assert page.get_by_role("button", name="Talk to a person").count() >= 1
+    assert page.get_attribute("html", "lang") == "en"
+
+
+def test_interface_follows_the_language_the_user_writes_in(open_page):
+    page = open_page("en-US")
+    ask(page, "社保卡丢了怎么办")
+    assert page.get_attribute("html", "lang") == "zh-CN" and page.inner_text("#send") == "发送"
+    before = page.locator(BOT_MESSAGES).count()
+    page.click("#lang-toggle")
+    reply_after(page, before)
+    assert page.inner_text("#send") == "Send" and page.inner_text("#person") == "Talk to a person"
+
+
+def test_clarify_button_selects_an_item(open_page):
+    page = open_page("zh-CN")
+    clarify = ask(page, "社保卡")
+    assert "哪一项" in clarify
+    before = page.locator(BOT_MESSAGES).count()
+    page.locator(BOT_MESSAGES).last.get_by_role("button", name="社会保障卡挂失与补办").click()
+    assert reply_after(page, before).startswith("社会保障卡挂失与补办")
+    assert page.locator("#log .msg.user").last.inner_text().endswith("社会保障卡挂失与补办")
+
+
+def test_large_text_scales_the_page_and_is_remembered(open_page):
+    page = open_page("zh-CN")
+    ask(page, "护照怎么办理")
+    normal = {"text": font_px(page, f"{BOT_MESSAGES} .text"), "button": font_px(page, f"{BOT_MESSAGES} button"),
+              "input": font_px(page, "#text")}
+    assert normal["text"] >= 18
+    line_height = page.eval_on_selector(f"{BOT_MESSAGES} .text", "e => parseFloat(getComputedStyle(e).lineHeight)")
+    assert line_height >= 1.3 * normal["text"]
+    before = page.locator(BOT_MESSAGES).count()
+    page.click("#large-toggle")
+    assert "大字" in reply_after(page, before)
+    assert page.get_attribute("#large-toggle", "aria-pressed") == "true"
+    large = {"text": font_px(page, f"{BOT_MESSAGES} .text"), "button": font_px(page, f"{BOT_MESSAGES} button"),
+             "input": font_px(page, "#text")}
+    assert all(large[key] >= 1.5 * normal[key] for key in normal) and large["text"] >= 30
+    assert all(large[key] <= 2.0 * normal[key] for key in normal)
+    smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll('button, input')]
+        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0).map(r => Math.min(r.width, r.height)))""")
+    assert smallest >= 60
+    # the bot answers in its elderly form too (short, with the number menu)
+    assert "回复数字" in ask(page, "护照怎么办理")
+    page.reload()
+    assert page.get_attribute("html", "class") == "large" and font_px(page, "#text") == large["input"]
+
+
+def test_targets_are_at_least_24px_and_help_stays_in_one_place(open_page):
+    page = open_page("zh-CN")
+    place = page.locator("#person").bounding_box()
+    ask(page, "社保卡")
+    smallest = page.evaluate("""() => Math.min(...[...document.querySelectorAll('button, input')]
+        .map(e => e.getBoundingClientRect()).filter(r => r.width > 0).map(r => Math.min(r.width, r.height)))""")
+    assert smallest >= 24
+    assert page.locator("#person").bounding_box() == place
+    before = page.locator(BOT_MESSAGES).count()
+    page.click("#person")
+    assert "12345" in reply_after(page, before)
+    assert page.locator("#person").bounding_box() == place
+
+
+def test_voice_mode_speaks_answers_and_every_answer_has_a_play_button(open_page):
+    page = open_page("zh-CN")
+    ask(page, "护照怎么办理")
+    assert page.locator(f"{BOT_MESSAGES} audio").count() == 0  # voice off: nothing spoken by itself
+    before = page.locator(BOT_MESSAGES).count()
+    page.click("#voice-toggle")
+    reply_after(page, before)
+    assert page.get_attribute("#voice-toggle", "aria-pressed") == "true"
+    ask(page, "社保卡怎么申领")
+    spoken = page.locator(BOT_MESSAGES).last.locator("audio.speech")
+    spoken.wait_for(state="attached", timeout=30_000)
+    page.wait_for_function("""() => { const a = [...document.querySelectorAll('#log .msg.bot audio.speech')].pop();
+        return a && a.readyState >= 2 && a.duration > 0.5 && !a.error; }""", timeout=30_000)
+    assert spoken.get_attribute("src").startswith("blob:")
+    # the play button of an earlier, unspoken answer fetches and plays it
+    first = page.locator(BOT_MESSAGES).first
+    first.get_by_role("button", name="朗读").click()
+    page.wait_for_function("""() => { const a = document.querySelector('#log .msg.bot audio.speech');
+        return a && a.readyState >= 2 && a.duration > 0.5; }""", timeout=30_000)
+
+
+def test_rating_an_answer_is_stored(open_page, stack):
+    page = open_page("zh-CN")
+    ask(page, "护照怎么办理")
+    sender = page.evaluate("window.govbot.sender")
+    before = page.locator(BOT_MESSAGES).count()
+    page.locator(BOT_MESSAGES).last.get_by_role("button", name="有用").click()
+    assert "感谢您的评价" in reply_after(page, before)
+    with sqlite3.connect(stack.var_dir / "govbot.db") as db:
+        rows = db.execute("select level, item from ratings where sender_id = ?", (sender,)).fetchall()
+    assert rows == [(4, "passport-apply")]
+
+
+def focused(page) -> dict:  # type: ignore[no-untyped-def]
+    """What has the keyboard focus: its name, whether its focus ring shows and whether anything covers it."""
+    return page.evaluate("""() => {
+        const e = document.activeElement, r = e.getBoundingClientRect(), style = getComputedStyle(e);
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return {tag: e.tagName, id: e.id, text: (e.textContent || '').trim(),
+                ring: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+                visible: r.top >= 0 && r.bottom <= innerHeight && (hit === e || e.contains(hit))};
+    }""")
+
+
+def tab_to(page, name: str, backwards: bool = False, limit: int = 40) -> dict:  # type: ignore[no-untyped-def]
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if backwards else "Tab")
+        state = focused(page)
+        if state["text"] == name or state["id"] == name:
+            return state
+    pytest.fail(f"{name!r} is not reachable by keyboard")
+
+
+def test_keyboard_only_walk_through(open_page):
+    page = open_page("zh-CN")
+    # the first Tab reaches the skip link, which leads to the text box
+    page.keyboard.press("Tab")
+    assert focused(page)["text"] == "跳到输入框"
+    page.keyboard.press("Enter")
+    page.keyboard.type("社保卡")
+    before = page.locator(BOT_MESSAGES).count()
+    page.keyboard.press("Enter")
+    reply_after(page, before)
+    # back from the text box into the conversation, to a clarify option, each focus ring visible and not covered
+    state = tab_to(page, "社会保障卡申领", backwards=True)
+    assert state["ring"] and state["visible"]
+    before = page.locator(BOT_MESSAGES).count()
+    page.keyboard.press("Enter")
+    assert reply_after(page, before).startswith("社会保障卡申领")
+    state = tab_to(page, "有用", backwards=True)
+    assert state["ring"] and state["visible"]
+    before = page.locator(BOT_MESSAGES).count()
+    page.keyboard.press("Space")
+    assert "感谢您的评价" in reply_after(page, before)
+    # the settings are reachable too, and work from the keyboard
+    page.focus("#text")
+    state = tab_to(page, "large-toggle", backwards=True)
+    assert state["ring"] and state["visible"]
+    page.keyboard.press("Enter")
+    assert page.get_attribute("#large-toggle", "aria-pressed") == "true"
+    for name in ("voice-toggle", "lang-toggle", "person"):
+        state = tab_to(page, name)
+        assert state["ring"] and state["visible"]
+
+
+def test_history_survives_a_reload_and_is_not_announced_again(open_page):
+    page = open_page("zh-CN")
+    ask(page, "护照怎么办理")
+    page.fill("#text", "还没发出去的字")
+    page.reload()
+    assert page.locator("#log .msg").count() == 0  # the live region starts empty...
+    earlier = page.locator("#earlier .msg")
+    assert earlier.count() == 2 and earlier.nth(1).inner_text().count("普通护照首次申请") == 1  # ...history sits above it
+    assert page.input_value("#text") == "还没发出去的字"
+    # old buttons still work
+    before = page.locator(BOT_MESSAGES).count()
+    earlier.nth(1).get_by_role("button", name="没用").click()
+    reply_after(page, before)
+
+
+def test_too_long_message_gets_a_clear_error_and_the_text_back(open_page):
+    page = open_page("zh-CN")
+    page.evaluate("document.getElementById('text').removeAttribute('maxlength')")
+    long_text = "护照" * 1500
+    page.fill("#text", long_text)
+    page.press("#text", "Enter")
+    page.locator("#log .msg.error").wait_for()
+    assert "2000" in page.locator("#log .msg.error").inner_text()
+    assert page.input_value("#text") == long_text
+
+
+class Gateway:
+    """A gateway process of its own (in front of the stack's Rasa), to stop and start again."""
+
+    def __init__(self, stack, var_dir) -> None:  # type: ignore[no-untyped-def]
+        self.port = free_port()
+        self.env = {**os.environ, "GOVBOT_GATEWAY_PORT": str(self.port), "GOVBOT_VAR_DIR": str(var_dir),
+                    "GOVBOT_RASA_URL": f"http://127.0.0.1:{stack.ports['rasa']}", "GOVBOT_TTS_GTTS": "0"}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "channels.gateway"], env=self.env, cwd=PROJECT_ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        pytest.fail("the gateway did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+def test_page_reconnects_after_a_gateway_restart_without_losing_the_message(open_page, stack, tmp_path):
+    gateway = Gateway(stack, tmp_path)
+    gateway.start()
+    try:
+        page = open_page("zh-CN", url=gateway.url + "/")
+        ask(page, "护照怎么办理")
+        gateway.stop()
+        page.fill("#text", "需要带什么材料")
+        page.press("#text", "Enter")
+        page.wait_for_function("document.getElementById('status').textContent.includes('连接中断')")
+        pending = page.locator("#log .msg.user").last
+        assert "等待发送" in pending.inner_text()
+        gateway.start()
+        answer = reply_after(page, 1)
+        assert "需要带的材料" in answer
+        assert "等待发送" not in pending.inner_text()
+        assert page.inner_text("#status") in ("已重新连接。", "")
+    finally:
+        gateway.stop()
+
+
+def test_axe_finds_no_serious_or_critical_violation_in_either_mode(open_page):
+    page = open_page("zh-CN")
+    page.set_content("<html lang='en'><body><main><button></button><img src='x.png'></main></body></html>")
+    assert {v["id"] for v in audit(page)} >= {"button-name", "image-alt"}  # the audit does detect problems
+    page = open_page("zh-CN")
+    ask(page, "社保卡")
+    ask(page, "社会保障卡申领")
+    for mode in ("normal", "large"):
+        if mode == "large":
+            before = page.locator(BOT_MESSAGES).count()
+            page.click("#large-toggle")
+            reply_after(page, before)
+        bad = [v for v in audit(page) if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{mode}: {bad}"
+
+
+def test_page_text_has_no_untranslated_keys(open_page):
+    page = open_page("en-US")
+    text = page.inner_text("body")
+    assert not re.search(r"\bundefined\b", text) and "Hello!" in text
