@@ -198,6 +198,10 @@ class TelegramStandIn:
         with self._lock:
             self.state.floods[method.lower()] = Flood(times, retry_after)
 
+    def revoke_token(self) -> None:
+        """From now on the bot's token is refused with 401, as after /revoke in @BotFather."""
+        self.token = self.token + "-revoked"
+
     # -- what the bot did ------------------------------------------------------------------------------------
 
     def sent(self, chat_id: Optional[int] = None, method: Optional[str] = None) -> list[Sent]:

@@ -1,0 +1,124 @@
+"""Telegram rendering: escaping, bold headings, splitting under the length limit, keyboards, callback data."""
+
+import html
+import re
+
+from channels.models import BotMessage, Button
+from channels.telegram.render import (LARGE_TEXT_MESSAGE, MAX_CALLBACK_BYTES, MAX_MESSAGE, PayloadKeys,
+                                      render_message, render_replies, utf16_length)
+from channels.telegram.state import UserStates
+
+ANSWER = {"kind": "answer", "language": "zh", "mode": {"large_text": False, "voice": False}}
+TAG = re.compile(r"</?b>")
+
+
+def answer(text: str, buttons: list[Button] | None = None, **custom: object) -> BotMessage:
+    return BotMessage(text=text, buttons=buttons or [], custom={**ANSWER, **custom})
+
+
+def plain(rendered_html: str) -> str:
+    """What the user reads: tags gone, entities decoded."""
+    return html.unescape(TAG.sub("", rendered_html))
+
+
+def test_special_characters_are_escaped_and_only_our_tags_remain():
+    [out] = render_message(answer('Title <script>\nA & B < C > D "q"\nFee: 5 & up'), PayloadKeys())
+    assert "<script>" not in out.html and "&lt;script&gt;" in out.html
+    assert "A &amp; B &lt; C &gt; D" in out.html
+    assert set(re.findall(r"</?[a-z]+>", out.html)) == {"<b>", "</b>"}
+    assert plain(out.html) == 'Title <script>\nA & B < C > D "q"\nFee: 5 & up'
+
+
+def test_title_and_section_headings_are_bold_and_numbered_steps_kept():
+    text = "普通护照首次申请\n简介。\n办理步骤:\n1. 预约\n2. 拍照\n费用: 120元"
+    [out] = render_message(answer(text), PayloadKeys())
+    lines = out.html.split("\n")
+    assert lines[0] == "<b>普通护照首次申请</b>" and lines[2] == "<b>办理步骤:</b>"
+    assert lines[3:5] == ["1. 预约", "2. 拍照"] and lines[5] == "<b>费用:</b> 120元"
+
+
+def test_a_reply_that_is_not_an_answer_gets_no_bold():
+    [out] = render_message(BotMessage(text="您想问的是下面哪一项？请点选，或回复序号：\n1. A",
+                                      custom={"kind": "clarify"}), PayloadKeys())
+    assert "<b>" not in out.html
+
+
+def test_a_long_answer_is_split_under_the_limit_between_lines():
+    steps = [f"{n}. " + "在窗口办理相关手续并核对信息，" * 12 + "A&B<C>。" for n in range(1, 40)]
+    text = "很长的事项\n" + "\n".join(steps)
+    assert len(text) > 4000
+    out = render_message(answer(text, [Button(title="有用", payload="/rate_good")]), PayloadKeys())
+    assert len(out) >= 2
+    assert all(utf16_length(m.html) < MAX_MESSAGE for m in out)
+    assert all(m.html.count("<b>") == m.html.count("</b>") for m in out)
+    assert not any(re.search(r"&[a-z]*$", m.html) for m in out)  # never cut inside an entity
+    joined = "\n".join(plain(m.html) for m in out)
+    assert joined == text  # nothing lost, every line whole
+    assert [bool(m.keyboard) for m in out] == [False] * (len(out) - 1) + [True]  # buttons under the last one
+
+
+def test_one_enormous_line_is_cut_at_sentences_and_never_exceeds_the_limit():
+    line = ("Sentence with & and < in it. " * 400).strip()
+    out = render_message(answer("T\n" + line), PayloadKeys())
+    assert len(out) >= 3 and all(utf16_length(m.html) < MAX_MESSAGE for m in out)
+    assert all(plain(m.html).rstrip().endswith((".", "T")) for m in out)
+    assert "".join(plain(m.html) for m in out).replace("\n", "").replace(" ", "") == ("T" + line).replace(" ", "")
+
+
+def test_large_text_mode_gives_shorter_messages_one_line_each():
+    text = "事项\n" + "\n".join(f"{n}. 第{n}步要做的事情，" + "说明" * 60 for n in range(1, 8))
+    normal = render_message(answer(text), PayloadKeys())
+    large = render_message(answer(text), PayloadKeys(), large_text=True)
+    assert len(normal) == 1 and len(large) > 1
+    assert all(utf16_length(m.html) <= LARGE_TEXT_MESSAGE + 40 for m in large)
+    assert all("\n\n" in m.html or m.html.count("\n") == 0 for m in large)  # a blank line between steps
+    assert all(re.fullmatch(r"\d+\. .*", part) for m in large for part in plain(m.html).split("\n\n")[1:])
+
+
+def test_keyboards_short_choices_in_a_row_long_ones_and_large_text_one_per_row():
+    rating = [Button(title="有用", payload="/rate_good"), Button(title="没用", payload="/rate_bad"),
+              Button(title="转人工", payload="/ask_person")]
+    [out] = render_message(answer("x", rating), PayloadKeys())
+    assert [[b.callback_data for b in row] for row in out.keyboard] == [["/rate_good", "/rate_bad", "/ask_person"]]
+    [large] = render_message(answer("x", rating), PayloadKeys(), large_text=True)
+    assert [len(row) for row in large.keyboard] == [1, 1, 1]
+    choices = [Button(title="社会保障卡挂失与补办（含异地）", payload='/choose_item{"item_id": "a"}')]
+    [clarify] = render_message(BotMessage(text="哪一项？", buttons=choices, custom={"kind": "clarify"}), PayloadKeys())
+    assert clarify.keyboard[0][0].text == "社会保障卡挂失与补办（含异地）"
+
+
+def test_payloads_longer_than_64_bytes_get_a_short_key_that_resolves_back():
+    keys = PayloadKeys(capacity=2)
+    short = '/choose_item{"item_id": "passport-apply"}'
+    long = '/choose_item{"item_id": "' + "social-security-card-transfer-between-cities" + '"}'
+    assert len(long.encode()) > MAX_CALLBACK_BYTES
+    assert keys.callback_data(short) == short and keys.resolve(short) == short
+    key = keys.callback_data(long)
+    assert len(key.encode()) <= MAX_CALLBACK_BYTES and key != long and keys.resolve(key) == long
+    assert keys.callback_data(long) == key  # the same payload keeps its key
+    keys.callback_data(long + "1")
+    keys.callback_data(long + "2")  # capacity 2: the first key is forgotten
+    assert keys.resolve(key) is None and len(keys) == 2
+
+
+def test_chinese_payloads_are_measured_in_bytes():
+    keys = PayloadKeys()
+    payload = '/choose_item{"item_id": "身份证护照户口本社保卡"}'  # 31 characters, 61 bytes... and more
+    payload += "医保"
+    assert len(payload) < MAX_CALLBACK_BYTES < len(payload.encode())
+    assert keys.callback_data(payload).startswith("k:")
+
+
+def test_payload_only_messages_render_nothing_and_replies_keep_their_order():
+    replies = [BotMessage(text="first"), BotMessage(custom={"kind": "mode"}), BotMessage(text="second")]
+    assert [plain(m.html) for m in render_replies(replies, PayloadKeys())] == ["first", "second"]
+
+
+def test_user_states_follow_the_payload_and_stay_bounded():
+    states = UserStates(capacity=2)
+    before, after = states.update_from(1, [answer("x", mode={"large_text": True, "voice": False}, language="en")])
+    assert before.large_text is None and (after.large_text, after.voice, after.language) == (True, False, "en")
+    assert after.speaks
+    states.update_from(2, [BotMessage(text="no payload")])
+    states.update_from(3, [BotMessage(text="no payload")])
+    assert states.get(1).large_text is None and len(states) == 2
