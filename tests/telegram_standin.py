@@ -87,6 +87,7 @@ class TelegramStandIn:
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
         self._runner: Optional[web.AppRunner] = None
+        self._closing = False
 
     # -- running ---------------------------------------------------------------------------------------------
 
@@ -117,7 +118,7 @@ class TelegramStandIn:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         self._loop.run_until_complete(self._runner.setup())
         self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
         self._ready.set()
@@ -125,6 +126,9 @@ class TelegramStandIn:
         self._loop.close()
 
     async def _shutdown(self) -> None:
+        self._closing = True
+        if self._new_update is not None:
+            self._new_update.set()  # long polls in flight return now
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -323,7 +327,7 @@ class TelegramStandIn:
                 pending = self.state.updates[:limit]
                 self._new_update.clear()
             remaining = deadline - time.monotonic()
-            if pending or remaining <= 0:
+            if pending or remaining <= 0 or self._closing:
                 return self._ok(pending)
             try:
                 await asyncio.wait_for(self._new_update.wait(), remaining)

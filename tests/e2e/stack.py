@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Optional
 
 import httpx
 import psutil
@@ -22,14 +23,14 @@ STARTUP_TIMEOUT = 900  # a cold start trains the model first
 class Stack:
     """A `govbot run` process on free ports, with its output collected."""
 
-    def __init__(self, var_dir: Path) -> None:
+    def __init__(self, var_dir: Path, env: Optional[dict[str, str]] = None) -> None:
         self.ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
         self.var_dir = var_dir
         env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir),
                # share trained models and knowledge indexes with the developer's own runs
                # (both are keyed by the hash of what they were built from)
                "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
-               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index")}
+               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index"), **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govbot.cli", "run", "--port", str(self.ports["gateway"]),
              "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"])],
@@ -72,11 +73,11 @@ def chat(stack: Stack, sender: str, text: str) -> list[str]:
     return [message["text"] for message in response.json()["messages"]]
 
 
-def module_stack(name: str):  # type: ignore[no-untyped-def]
-    """A module-scoped pytest fixture: one ready `govbot run` stack for the module's tests."""
+def module_stack(name: str, env: Optional[dict[str, str]] = None):  # type: ignore[no-untyped-def]
+    """A module-scoped pytest fixture: one ready `govbot run` stack for the module's tests (`env`: extra variables)."""
     @pytest.fixture(scope="module")
     def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
-        running = Stack(tmp_path_factory.mktemp(name))
+        running = Stack(tmp_path_factory.mktemp(name), env)
         running.wait_ready()
         yield running
         running.stop()

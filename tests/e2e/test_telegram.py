@@ -1,0 +1,132 @@
+"""End to end through Telegram: the real aiogram bot in the gateway of a real `govbot run` stack, polling the
+stand-in Bot API (tests/telegram_standin.py), with the real Rasa, action server and knowledge search behind it.
+
+The knowledge base is ours plus one test item (tests/data/telegram-kb-extra) whose answer is over 4,000
+characters and contains < > &.
+"""
+
+import re
+import shutil
+
+import pytest
+
+from channels.telegram.render import LARGE_TEXT_MESSAGE, MAX_MESSAGE, utf16_length
+from govbot.settings import PROJECT_ROOT
+from tests.e2e.stack import Stack
+from tests.telegram_standin import TelegramStandIn
+
+pytestmark = pytest.mark.slow
+
+EXTRA_ITEMS = PROJECT_ROOT / "tests" / "data" / "telegram-kb-extra"
+KB_DIR = PROJECT_ROOT / "var" / "e2e-telegram-kb"  # a fixed path, so its index is built once and reused
+LONG_QUESTION = "telegram channel very long answer test item"
+TAG = re.compile(r"</?b>")
+
+
+def knowledge_dir():  # type: ignore[no-untyped-def]
+    """Our items plus the test item, copied afresh (the index is rebuilt only when the content changed)."""
+    if KB_DIR.exists():
+        shutil.rmtree(KB_DIR)
+    KB_DIR.mkdir(parents=True)
+    for source in [*(PROJECT_ROOT / "knowledge" / "items").glob("*.yml"), *EXTRA_ITEMS.glob("*.yml")]:
+        shutil.copy2(source, KB_DIR / source.name)
+    return KB_DIR
+
+
+@pytest.fixture(scope="module")
+def standin():
+    with TelegramStandIn() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(standin, tmp_path_factory):  # type: ignore[no-untyped-def]
+    env = {"TELEGRAM_BOT_TOKEN": standin.token, "GOVBOT_TELEGRAM_API_URL": standin.base_url,
+           "GOVBOT_KB_DIR": str(knowledge_dir()), "GOVBOT_TTS_GTTS": "0"}  # espeak-ng: offline and quick
+    running = Stack(tmp_path_factory.mktemp("govbot-telegram"), env=env)
+    running.wait_ready()
+    standin.wait_for(lambda: standin.calls("getUpdates"), timeout=60)  # the bot is polling
+    yield running
+    running.stop()
+
+
+def say(standin: TelegramStandIn, user: int, text: str, count: int = 1, method: str | None = None,
+        language_code: str = "zh-hans") -> list:
+    """The user sends text; the bot's next `count` sends (of `method`, if given) to that user."""
+    before = len(standin.sent(user, method))
+    standin.send_text(text, user, language_code)
+    return standin.wait_sent(user, count, method, before, timeout=90, settle=1.0)
+
+
+def readable(html_text: str) -> str:
+    return TAG.sub("", html_text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_chinese_question_gets_the_answer(stack, standin):
+    [answer] = say(standin, 501, "护照怎么办理", method="sendMessage")
+    assert answer.text.startswith("<b>普通护照首次申请</b>\n")
+    assert "<b>办理步骤:</b>" in answer.text and "\n1. " in answer.text
+    assert [b["callback_data"] for b in answer.inline_keyboard[0]] == ["/rate_good", "/rate_bad", "/ask_person"]
+
+
+def test_a_clarify_keyboard_appears_and_a_callback_selects_an_item(stack, standin):
+    [offer] = say(standin, 502, "社保卡", method="sendMessage")
+    choices = [row[0] for row in offer.inline_keyboard]
+    assert len(choices) >= 2 and all(c["callback_data"].startswith("/choose_item") for c in choices)
+    lost = next(c for c in choices if "挂失" in c["text"])
+    before = len(standin.sent(502, "sendMessage"))
+    standin.press(lost["callback_data"], offer.message_id, 502)
+    [answer] = standin.wait_sent(502, 1, "sendMessage", before, timeout=60)
+    assert answer.text.startswith("<b>社会保障卡挂失与补办</b>")
+    assert standin.sent(502, "editMessageReplyMarkup")[-1].params["message_id"] == offer.message_id
+    assert standin.sent(method="answerCallbackQuery")
+
+
+def test_large_changes_the_form(stack, standin):
+    [normal] = say(standin, 503, "护照怎么办理", method="sendMessage")
+    switched = say(standin, 503, "/large", count=2)  # the confirmation (with the reply keyboard) and its voice
+    confirmation = next(s for s in switched if s.method == "sendMessage")
+    assert "大字" in confirmation.text and confirmation.reply_keyboard
+    assert any(s.method == "sendVoice" for s in switched)  # large-text mode speaks too
+    large = say(standin, 503, "护照怎么办理", count=2)
+    texts = [s.text for s in large if s.method == "sendMessage"]
+    assert "需要带的材料" in normal.text and not any("需要带的材料" in t for t in texts)
+    assert any("想了解更多请回复数字" in t for t in texts)
+    assert all(utf16_length(t) <= LARGE_TEXT_MESSAGE + 40 for t in texts)
+    assert "\n\n1. " in "".join(texts)  # one step per line, with space between
+    standin.wait_for(lambda: len(standin.sent(503, "sendVoice")) >= 2, timeout=60)  # the answer is spoken too
+    off = say(standin, 503, "/large", method="sendMessage")
+    assert off[0].params["reply_markup"] == {"remove_keyboard": True}
+
+
+def test_voice_makes_the_next_answer_arrive_as_a_voice_message(stack, standin):
+    turned_on = say(standin, 504, "/voice", method="sendMessage")
+    assert "语音" in turned_on[0].text
+    standin.wait_for(lambda: standin.sent(504, "sendVoice"), timeout=60)
+    before = len(standin.sent(504, "sendVoice"))
+    say(standin, 504, "身份证丢了怎么补办", method="sendMessage")
+    [voice] = standin.wait_sent(504, 1, "sendVoice", before, timeout=60)
+    assert voice.voice.startswith(b"OggS") and b"OpusHead" in voice.voice[:200]
+    assert len(voice.voice) > 5000 and voice.params["duration"] >= 3
+
+
+def test_html_special_characters_are_escaped_and_a_long_answer_is_split(stack, standin):
+    parts = say(standin, 505, LONG_QUESTION, count=2, method="sendMessage")
+    assert len(parts) >= 2
+    assert parts[0].text.startswith("<b>Telegram channel test item: a very long answer</b>")
+    assert all(utf16_length(p.text) < MAX_MESSAGE for p in parts)
+    whole = "\n".join(p.text for p in parts)
+    assert "Check the form &lt;section 1&gt; &amp; sign it" in whole and "<section" not in whole
+    assert len(readable(whole)) > 4000 and "40. Check the form <section 40>" in readable(whole)
+    assert parts[-1].inline_keyboard and not any(p.inline_keyboard for p in parts[:-1])
+    [real] = say(standin, 505, "how do I claim unemployment benefit", method="sendMessage")
+    assert "human resources &amp; social security" in real.text  # an ampersand of our own knowledge base
+
+
+def test_a_429_from_the_server_is_retried(stack, standin):
+    standin.flood("sendMessage", times=1, retry_after=2)
+    started = len(standin.calls("sendMessage"))
+    [answer] = say(standin, 506, "护照怎么办理", method="sendMessage")
+    assert answer.text.startswith("<b>普通护照首次申请</b>")
+    calls = standin.calls("sendMessage")[started:]
+    assert calls[0][2] == 429 and calls[1][2] == 200 and calls[1][1] - calls[0][1] >= 1.9
