@@ -164,6 +164,15 @@ def test_voice_mode_speaks_answers_and_every_answer_has_a_play_button(open_page)
     page.wait_for_function("""() => { const a = [...document.querySelectorAll('#log .msg.bot audio.speech')].pop();
         return a && a.readyState >= 2 && a.duration > 0.5 && !a.error; }""", timeout=30_000)
     assert spoken.get_attribute("src").startswith("blob:")
+    # in large-text (elderly) mode the speech is slower
+    speech_requests = []
+    page.on("request", lambda request: speech_requests.append(request.post_data_json)
+            if request.url.endswith("/api/tts") else None)
+    before = page.locator(BOT_MESSAGES).count()
+    page.click("#large-toggle")
+    reply_after(page, before)
+    page.wait_for_function("document.querySelectorAll('#log .msg.bot audio.speech').length >= 3", timeout=30_000)
+    assert speech_requests and speech_requests[-1]["slow"] is True and speech_requests[-1]["language"] == "zh"
     # the play button of an earlier, unspoken answer fetches and plays it
     first = page.locator(BOT_MESSAGES).first
     first.get_by_role("button", name="朗读").click()

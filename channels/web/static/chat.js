@@ -66,7 +66,10 @@ const actions = {
   choose: (payload, title) => submit(payload, title),
   play: (element, entry) => {
     if (speaker.isPlaying(element)) speaker.stop();
-    else speaker.play(element, entry.text, spokenLanguage(entry), prefs.large);
+    else {
+      speaker.cancel();
+      speaker.play(element, entry.text, spokenLanguage(entry), prefs.large);
+    }
   },
 };
 
@@ -100,7 +103,7 @@ function followReply(custom) {
   if (custom.mode) {
     prefs.large = custom.mode.large_text === true;
     const voice = custom.mode.voice === true;
-    if (!voice) speaker.stop();
+    if (!voice) speaker.cancel();
     prefs.voice = voice;
     savePrefs(prefs);
     applyModes();
@@ -201,6 +204,7 @@ async function pump() {
 
 /** Send text (or a button payload) to the bot; shown is what the conversation shows, quiet shows nothing. */
 function submit(payload, shown, quiet = false) {
+  speaker.cancel(); // a new question: the answer to the old one need not be read to its end
   const entry = { id: entryId(), who: "user", text: shown || payload, payload, pending: true, quiet };
   if (!quiet) {
     saveEntry(entry);
@@ -235,7 +239,6 @@ page.large.addEventListener("click", () => {
 
 page.voice.addEventListener("click", () => {
   prefs.voice = !prefs.voice;
-  if (!prefs.voice) speaker.stop();
   savePrefs(prefs);
   applyModes();
   submit(prefs.voice ? "/voice_on" : "/voice_off", null, true);

@@ -34,6 +34,21 @@ function speakerLabel(key, strings) {
   return span;
 }
 
+/** The message text; an answer's first line (the service's name) in bold. */
+function textElement(entry) {
+  const body = document.createElement("p");
+  body.className = "text";
+  const text = entry.text || "";
+  const titled = entry.custom && entry.custom.kind === "answer" && text.includes("\n");
+  if (titled) {
+    const title = document.createElement("strong");
+    title.textContent = text.slice(0, text.indexOf("\n"));
+    body.append(title, "\n");
+  }
+  body.append(linkedText(titled ? text.slice(text.indexOf("\n") + 1) : text));
+  return body;
+}
+
 /**
  * One message element. entry: {who: "user"|"bot"|"error", text, buttons, custom, pending}.
  * strings: the interface text; actions: {choose(payload, title), play(element, entry)}.
@@ -45,10 +60,7 @@ export function messageElement(entry, strings, actions) {
   const language = entry.custom && entry.custom.language;
   if (language) item.lang = language === "en" ? "en" : "zh-CN";
   if (entry.who !== "error") item.append(speakerLabel(entry.who === "user" ? "you" : "bot", strings));
-  const body = document.createElement("p");
-  body.className = "text";
-  body.append(linkedText(entry.text || ""));
-  item.append(body);
+  item.append(textElement(entry));
   if (entry.who === "user" && entry.pending) item.append(pendingMark(strings));
   const row = document.createElement("div");
   row.className = "actions";

@@ -7,6 +7,7 @@ export class Speaker {
     this.onError = onError;
     this.current = null;
     this.queue = Promise.resolve();
+    this.round = 0;
   }
 
   /** The message's <audio> element with its recording loaded (fetched once per message and speed). */
@@ -53,8 +54,18 @@ export class Speaker {
 
   /** Speak a new message after the ones already waiting. */
   enqueue(element, text, language, slow) {
-    this.queue = this.queue.then(() => this.play(element, text, language, slow).then(() => this.untilDone(element)));
+    const round = this.round;
+    this.queue = this.queue.then(() => {
+      if (round !== this.round) return undefined; // cancelled meanwhile
+      return this.play(element, text, language, slow).then(() => this.untilDone(element));
+    });
     return this.queue;
+  }
+
+  /** Stop speaking and forget what was waiting (the user has moved on). */
+  cancel() {
+    this.round += 1;
+    this.stop();
   }
 
   untilDone(element) {
