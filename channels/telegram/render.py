@@ -20,7 +20,7 @@ ITEM_KINDS = ("answer", "follow_up")
 _HEADING = re.compile(r"^[^:：\d][^:：]{0,30}[:：]$")
 _LABELLED = re.compile(r"^([^:：\d][^:：]{0,30}[:：]) (.+)$")
 _STEP = re.compile(r"^\d+[.、] ")
-_SENTENCE_END = re.compile(r"(?<=[。！？；.!?;])\s*")
+_SENTENCE_END = re.compile(r"(?<=[。！？；])|(?<=[.!?;] )")  # split after a sentence, keeping its space
 
 
 class InlineButton(BaseModel):
