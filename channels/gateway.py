@@ -1,6 +1,8 @@
 """The gateway: the web chat page, its JSON chat API and a health endpoint, in front of Rasa."""
 
+import asyncio
 import logging
+import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,9 +15,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from channels.handoff.api import NotLoggedIn, handoff_router, not_logged_in
+from channels.handoff.config import HandoffConfig
+from channels.handoff.desk import Desk
+from channels.handoff.hub import Hub
+from channels.handoff.router import Conversations
+from channels.handoff.store import TicketStore
 from channels.models import ChatRequest, ChatResponse, ErrorResponse, HealthResponse, SpeechRequest
 from channels.rasa_client import RasaClient, RasaUnavailable
 from channels.telegram.service import TelegramService, webhook_router
+from channels.voice.routes import MULTIPART_OVERHEAD, PATH as VOICE_PATH, voice_router
+from channels.voice.service import VoiceInput
 from channels.voice.tts import EngineFailed, SpeechError, default_tts
 from govbot import __version__
 from govbot.log import configure_logging
@@ -59,6 +69,11 @@ def _describe_validation_error(error: RequestValidationError) -> tuple[str, str]
     return f"invalid_{field or 'request'}", f"{field}: {message}" if field else message
 
 
+def handoff_database_url(settings: Settings) -> str:
+    """GOVBOT_DATABASE_URL, else the SQLite file govbot.db in the settings' var folder."""
+    return os.environ.get("GOVBOT_DATABASE_URL", "").strip() or f"sqlite:///{settings.var_dir / 'govbot.db'}"
+
+
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """Build the gateway application for the given settings (default: from the environment)."""
     settings = settings or Settings.from_env()
@@ -66,13 +81,22 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.rasa = RasaClient(settings.rasa_base_url, settings.rasa_timeout)
-        app.state.telegram = TelegramService(settings, app.state.rasa, tts)  # off without TELEGRAM_BOT_TOKEN
+        app.state.voice = VoiceInput.from_settings(settings)  # speech-to-text; models load on first use
+        # every channel's messages go through the handoff routing, which passes them to Rasa unless a
+        # person is handling the conversation
+        conversations.rasa = app.state.rasa
+        app.state.telegram = TelegramService(settings, conversations, tts)  # off without TELEGRAM_BOT_TOKEN
+        conversations.register_channel("telegram", app.state.telegram.push)
         await app.state.telegram.start()
+        places = asyncio.create_task(conversations.announce_places_forever())
         try:
             yield
         finally:
+            places.cancel()
             await app.state.telegram.stop()
             await app.state.rasa.close()
+
+    conversations = Conversations(None, TicketStore(handoff_database_url(settings)), Hub(), HandoffConfig.from_env())
 
     # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json stays.
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan,
@@ -87,8 +111,10 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     @app.middleware("http")
     async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            return error_response(413, "body_too_large", f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        limit = settings.stt_max_audio_bytes + MULTIPART_OVERHEAD if request.url.path == VOICE_PATH else MAX_BODY_BYTES
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return error_response(413, "too_large" if request.url.path == VOICE_PATH else "body_too_large",
+                                  f"the request body is larger than {limit} bytes")
         return await call_next(request)
 
     @app.get("/", include_in_schema=False)
@@ -110,7 +136,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                                   f"({len(message.text)})")
         started = time.perf_counter()
         try:
-            replies = await request.app.state.rasa.send(message.sender, message.text, {"channel": "web"})
+            replies = await conversations.send(message.sender, message.text, {"channel": "web"})
         except RasaUnavailable as error:
             log.warning("rasa_unavailable", extra={"fields": {"reason": str(error)}})
             return error_response(503, "rasa_unavailable", UNAVAILABLE_MESSAGE)
@@ -138,6 +164,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return Response(result.audio, media_type=result.media_type, headers={"X-TTS-Engine": result.engine})
 
     app.include_router(webhook_router())  # POST /telegram/webhook (webhook mode only)
+    app.include_router(voice_router(UNAVAILABLE_MESSAGE, send=conversations.send))  # POST /api/voice
+    app.include_router(handoff_router(Desk(conversations)))  # /agent, /api/agent/*, /api/events
+    app.add_exception_handler(NotLoggedIn, not_logged_in)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

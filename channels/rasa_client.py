@@ -44,6 +44,25 @@ class RasaClient:
             raise RasaUnavailable("Rasa's answer is not a list of messages")
         return merge_payloads([to_bot_message(reply) for reply in replies if isinstance(reply, dict)])
 
+    async def conversation_events(self, sender: str) -> list[dict[str, Any]]:
+        """The events of the conversation's tracker (empty when Rasa cannot be asked)."""
+        try:
+            response = await self._http.get(f"/conversations/{sender}/tracker", params={"include_events": "ALL"})
+            events = response.json().get("events") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return []
+        return events if isinstance(events, list) else []
+
+    async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
+        """Add events to the conversation's tracker (RasaUnavailable when that fails)."""
+        try:
+            response = await self._http.post(f"/conversations/{sender}/tracker/events", json=events,
+                                             params={"include_events": "NONE"})
+        except httpx.HTTPError as error:
+            raise RasaUnavailable(f"Rasa is not reachable at {self.base_url} ({type(error).__name__})") from error
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to new tracker events")
+
     async def is_up(self) -> bool:
         """True when Rasa answers its status endpoint with a loaded model."""
         try:

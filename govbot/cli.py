@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from govbot import __version__
+from govbot.agent_commands import add_agent_commands
 from govbot.kb_commands import add_kb_commands
 from govbot.log import configure_logging
 from govbot.settings import Settings, SettingsError
@@ -143,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.add_argument("--force", action="store_true", help="train even if the model is up to date")
     train_cmd.set_defaults(handler=cmd_train)
     add_kb_commands(commands)
+    add_agent_commands(commands)
     return parser
 
 

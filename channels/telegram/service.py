@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from channels.models import BotMessage
 from channels.rasa_client import RasaClient
 from channels.telegram.bot import Conversation, build_routers
 from channels.telegram.retry import RetryRequests
@@ -146,6 +147,16 @@ class TelegramService:
                 "reason": "Telegram refused TELEGRAM_BOT_TOKEN (401 Unauthorized: wrong or revoked); Telegram is off"}})
         if self._task is not None and not self._task.done() and self._task is not asyncio.current_task():
             self._task.cancel()  # a revoked token while polling: end the polling loop
+
+    async def push(self, sender: str, replies: list[BotMessage]) -> None:
+        """Send messages that did not answer a Telegram update (an agent's reply) to the user of `sender`."""
+        if self.bot is None or self.status not in ("polling", "webhook"):
+            raise RuntimeError(f"Telegram is {self.status}")
+        if not sender.startswith("telegram:") or not sender.removeprefix("telegram:").lstrip("-").isdigit():
+            raise ValueError("not a Telegram conversation")
+        user_id = int(sender.removeprefix("telegram:"))
+        state = self.conversation.states.get(user_id)
+        await self.conversation.deliver(self.bot, user_id, replies, state, state)
 
     def accepts(self, secret: str) -> bool:
         """The webhook request carries our secret token."""

@@ -1,0 +1,1 @@
+"""Human handoff: tickets, the queue, routing between citizens and agents, and the agent console."""

@@ -1,0 +1,419 @@
+"""Tickets, their messages and audit trail, and agents, in the application database (SQLite or PostgreSQL).
+
+Every write is one transaction, committed before the call returns: a message is stored before anyone
+is told about it. Claiming is one conditional UPDATE, so of two agents claiming at once exactly one wins.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Optional
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from channels.handoff.models import (AgentRow, AgentSessionRow, HandoffBase, TicketEventRow, TicketMessageRow,
+                                     TicketRow)
+from govbot.database import database_url, open_engine
+from govbot.log import redact
+
+OPEN = ("waiting", "assigned")
+CITIZEN_VISIBLE = ("agent", "system")
+SESSION_LIFETIME = timedelta(hours=12)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(moment: Optional[datetime]) -> Optional[datetime]:
+    """SQLite gives naive datetimes back; all stored times are UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+class HandoffError(Exception):
+    """A ticket action that cannot be done; code is the API's error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class TicketOpening:
+    """What the bot's handoff payload and the channel know when a ticket is opened."""
+
+    sender_id: str
+    channel: str
+    language: str
+    reason: str
+    item: Optional[str] = None
+    large_text: bool = False
+    voice: bool = False
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    number: str
+    sender_id: str
+    channel: str
+    language: str
+    large_text: bool
+    voice: bool
+    reason: str
+    item: Optional[str]
+    status: str
+    agent: Optional[str]
+    created_at: datetime
+    claimed_at: Optional[datetime]
+    first_response_at: Optional[datetime]
+    last_citizen_at: Optional[datetime]
+    last_agent_at: Optional[datetime]
+    closed_at: Optional[datetime]
+    closed_by: Optional[str]
+    resolution: Optional[str]
+    citizen_rating: Optional[int]
+
+    @property
+    def elderly(self) -> bool:
+        return self.large_text or self.voice
+
+    @classmethod
+    def of(cls, row: TicketRow) -> "Ticket":
+        return cls(id=row.id, number=row.number or "", sender_id=row.sender_id, channel=row.channel,
+                   language=row.language, large_text=row.large_text, voice=row.voice, reason=row.reason,
+                   item=row.item, status=row.status, agent=row.agent, created_at=aware(row.created_at),
+                   claimed_at=aware(row.claimed_at), first_response_at=aware(row.first_response_at),
+                   last_citizen_at=aware(row.last_citizen_at), last_agent_at=aware(row.last_agent_at),
+                   closed_at=aware(row.closed_at), closed_by=row.closed_by, resolution=row.resolution,
+                   citizen_rating=row.citizen_rating)
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    ticket_id: int
+    author: str
+    agent: Optional[str]
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: TicketMessageRow) -> "Message":
+        return cls(row.id, row.ticket_id, row.author, row.agent, row.text, aware(row.created_at))
+
+
+@dataclass(frozen=True)
+class Event:
+    at: datetime
+    actor: str
+    action: str
+    detail: Optional[str]
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: int
+    username: str
+    display_name: str
+    last_seen_at: Optional[datetime] = None
+
+
+@dataclass
+class Transcript:
+    ticket: Ticket
+    messages: list[Message] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+def hash_password(password: str, salt: Optional[bytes] = None) -> str:
+    """A salted scrypt hash, as "scrypt$n$r$p$salt$hash" (hex)."""
+    salt = salt or secrets.token_bytes(16)
+    n, r, p = 2 ** 14, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TicketStore:
+    """The handoff store. `clock` gives the current time (tests move it)."""
+
+    def __init__(self, url: Optional[str] = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = open_engine(url or database_url())
+        self.clock = clock
+        HandoffBase.metadata.create_all(self.engine)
+
+    # --- agents ------------------------------------------------------------------------------------------
+
+    def add_agent(self, username: str, password: str, display_name: Optional[str] = None) -> Agent:
+        """Create an agent (the password stored as a salted hash); HandoffError if the name is taken."""
+        if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
+            raise HandoffError("invalid_username", "a username is 1-64 letters, digits, _ or .")
+        if len(password) < 8:
+            raise HandoffError("weak_password", "a password needs at least 8 characters")
+        row = AgentRow(username=username, display_name=display_name or username,
+                       password_hash=hash_password(password), created_at=self.clock())
+        try:
+            with Session(self.engine) as session, session.begin():
+                session.add(row)
+                session.flush()
+                return Agent(row.id, row.username, row.display_name)
+        except IntegrityError:
+            raise HandoffError("agent_exists", f"an agent called {username!r} exists already") from None
+
+    def agents(self) -> list[Agent]:
+        with Session(self.engine) as session:
+            return [Agent(r.id, r.username, r.display_name, aware(r.last_seen_at))
+                    for r in session.scalars(select(AgentRow).order_by(AgentRow.username))]
+
+    def agent(self, username: str) -> Optional[Agent]:
+        with Session(self.engine) as session:
+            row = session.scalar(select(AgentRow).where(AgentRow.username == username))
+            return Agent(row.id, row.username, row.display_name, aware(row.last_seen_at)) if row else None
+
+    def log_in(self, username: str, password: str) -> Optional[str]:
+        """A new session token for right credentials, else None."""
+        with Session(self.engine) as session, session.begin():
+            row = session.scalar(select(AgentRow).where(AgentRow.username == username))
+            if row is None:
+                check_password(password, hash_password("timing"))  # same work whether or not the name exists
+                return None
+            if not check_password(password, row.password_hash):
+                return None
+            token = secrets.token_urlsafe(32)
+            now = self.clock()
+            session.add(AgentSessionRow(token_hash=_token_hash(token), agent_id=row.id, created_at=now,
+                                        expires_at=now + SESSION_LIFETIME))
+            row.last_seen_at = now
+            return token
+
+    def session_agent(self, token: str) -> Optional[Agent]:
+        """The agent of a live session token (and mark them seen), else None."""
+        if not token:
+            return None
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            found = session.execute(select(AgentSessionRow, AgentRow).join(AgentRow)
+                                    .where(AgentSessionRow.token_hash == _token_hash(token))).first()
+            if found is None or aware(found[0].expires_at) <= now:
+                return None
+            agent_row = found[1]
+            agent_row.last_seen_at = now
+            return Agent(agent_row.id, agent_row.username, agent_row.display_name, now)
+
+    def log_out(self, token: str) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get(AgentSessionRow, _token_hash(token))
+            if row is not None:
+                session.delete(row)
+
+    def agents_online(self, within: timedelta = timedelta(seconds=90)) -> int:
+        with Session(self.engine) as session:
+            return int(session.scalar(select(func.count()).select_from(AgentRow)
+                                      .where(AgentRow.last_seen_at >= self.clock() - within)) or 0)
+
+    # --- tickets ---------------------------------------------------------------------------------------
+
+    def open_ticket(self, opening: TicketOpening, history: list[tuple[str, str, datetime]] = ()) -> Ticket:
+        """Open a ticket for the conversation (or return the one already open), with the bot's transcript."""
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            existing = session.scalar(select(TicketRow).where(TicketRow.sender_id == opening.sender_id,
+                                                              TicketRow.status.in_(OPEN)))
+            if existing is not None:
+                return Ticket.of(existing)
+            row = TicketRow(sender_id=opening.sender_id, channel=opening.channel, language=opening.language,
+                            large_text=opening.large_text, voice=opening.voice, reason=opening.reason,
+                            item=opening.item, status="waiting", created_at=now)
+            session.add(row)
+            session.flush()
+            row.number = f"{now:%Y%m%d}-{row.id:04d}"
+            for author, text, at in history:
+                session.add(TicketMessageRow(ticket_id=row.id, author=author, text=redact(text), created_at=at))
+            session.add(TicketEventRow(ticket_id=row.id, at=now, actor="system", action="opened",
+                                       detail=opening.reason))
+            session.flush()
+            return Ticket.of(row)
+
+    def open_ticket_of(self, sender_id: str) -> Optional[Ticket]:
+        """The conversation's open ticket, if any."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(TicketRow).where(TicketRow.sender_id == sender_id,
+                                                         TicketRow.status.in_(OPEN)))
+            return Ticket.of(row) if row else None
+
+    def ticket(self, number: str) -> Ticket:
+        with Session(self.engine) as session:
+            return Ticket.of(self._row(session, number))
+
+    @staticmethod
+    def _row(session: Session, number: str) -> TicketRow:
+        row = session.scalar(select(TicketRow).where(TicketRow.number == number))
+        if row is None:
+            raise HandoffError("no_such_ticket", f"there is no ticket {number}")
+        return row
+
+    def open_tickets(self) -> list[Ticket]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(TicketRow).where(TicketRow.status.in_(OPEN)).order_by(TicketRow.id))
+            return [Ticket.of(row) for row in rows]
+
+    def tickets_since(self, since: datetime) -> list[Ticket]:
+        with Session(self.engine) as session:
+            rows = session.scalars(select(TicketRow).where(TicketRow.created_at >= since).order_by(TicketRow.id))
+            return [Ticket.of(row) for row in rows]
+
+    def add_message(self, number: str, author: str, text: str, agent: Optional[str] = None) -> Message:
+        """Store a message of the ticket (citizen, agent, system or an agent's internal note)."""
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            if row.status == "closed" and author in ("citizen", "agent"):
+                raise HandoffError("ticket_closed", f"ticket {number} is closed")
+            if author == "agent":
+                self._require_owner(row, agent)
+                row.last_agent_at = now
+                row.first_response_at = row.first_response_at or now
+            elif author == "citizen":
+                row.last_citizen_at = now
+            message = TicketMessageRow(ticket_id=row.id, author=author, agent=agent, created_at=now,
+                                       text=redact(text) if author == "citizen" else text)
+            session.add(message)
+            session.flush()
+            return Message.of(message)
+
+    @staticmethod
+    def _require_owner(row: TicketRow, agent: Optional[str]) -> None:
+        if row.status != "assigned" or row.agent != agent:
+            owner = f"claimed by {row.agent}" if row.status == "assigned" else row.status
+            raise HandoffError("not_your_ticket", f"ticket {row.number} is {owner}; claim or take it over first")
+
+    def _event(self, session: Session, row: TicketRow, actor: str, action: str, detail: Optional[str] = None) -> None:
+        session.add(TicketEventRow(ticket_id=row.id, at=self.clock(), actor=actor, action=action, detail=detail))
+
+    def claim(self, number: str, agent: str) -> Ticket:
+        """Take a waiting ticket; HandoffError("already_claimed") when someone else got it first."""
+        now = self.clock()
+        with Session(self.engine) as session, session.begin():
+            won = session.execute(update(TicketRow)
+                                  .where(TicketRow.number == number, TicketRow.status == "waiting")
+                                  .values(status="assigned", agent=agent, claimed_at=now)).rowcount
+            row = self._row(session, number)
+            if not won:
+                if row.status == "assigned" and row.agent == agent:
+                    return Ticket.of(row)
+                raise HandoffError("already_claimed" if row.status == "assigned" else "ticket_closed",
+                                   f"ticket {number} is {'claimed by ' + str(row.agent) if row.agent else row.status}")
+            self._event(session, row, agent, "claimed")
+            session.flush()
+            return Ticket.of(row)
+
+    def take_over(self, number: str, agent: str) -> Ticket:
+        """Take a ticket claimed by another agent, on purpose (recorded in the audit trail)."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            if row.status == "closed":
+                raise HandoffError("ticket_closed", f"ticket {number} is closed")
+            previous = row.agent
+            row.status, row.agent = "assigned", agent
+            row.claimed_at = row.claimed_at or self.clock()
+            self._event(session, row, agent, "took_over", f"from {previous}" if previous else None)
+            return Ticket.of(row)
+
+    def release(self, number: str, agent: str) -> Ticket:
+        """Put one's ticket back in the queue."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            self._require_owner(row, agent)
+            row.status, row.agent = "waiting", None
+            self._event(session, row, agent, "released")
+            return Ticket.of(row)
+
+    def forward(self, number: str, agent: str, to: str) -> Ticket:
+        """Hand one's ticket to another agent."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            self._require_owner(row, agent)
+            if session.scalar(select(AgentRow).where(AgentRow.username == to)) is None:
+                raise HandoffError("no_such_agent", f"there is no agent {to!r}")
+            row.agent = to
+            self._event(session, row, agent, "forwarded", f"to {to}")
+            return Ticket.of(row)
+
+    def close(self, number: str, agent: str, resolution: str) -> Ticket:
+        """Close one's ticket with a resolution."""
+        if not resolution.strip():
+            raise HandoffError("resolution_required", "say how the ticket was resolved")
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            self._require_owner(row, agent)
+            row.status, row.closed_at, row.closed_by, row.resolution = "closed", self.clock(), "agent", resolution
+            self._event(session, row, agent, "closed", resolution)
+            return Ticket.of(row)
+
+    def cancel(self, number: str) -> Ticket:
+        """The citizen no longer wants a person."""
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            if row.status != "closed":
+                row.status, row.closed_at, row.closed_by = "closed", self.clock(), "citizen"
+                row.resolution = "cancelled by the citizen"
+                self._event(session, row, "citizen", "cancelled")
+            return Ticket.of(row)
+
+    def rate(self, number: str, rating: int) -> Ticket:
+        """The citizen's rating (1-5) of a closed ticket's help."""
+        if rating not in range(1, 6):
+            raise HandoffError("invalid_rating", "a rating is 1 to 5")
+        with Session(self.engine) as session, session.begin():
+            row = self._row(session, number)
+            if row.status != "closed":
+                raise HandoffError("ticket_open", f"ticket {number} is still open")
+            row.citizen_rating = rating
+            self._event(session, row, "citizen", "rated", str(rating))
+            return Ticket.of(row)
+
+    def transcript(self, number: str) -> Transcript:
+        with Session(self.engine) as session:
+            row = self._row(session, number)
+            messages = session.scalars(select(TicketMessageRow).where(TicketMessageRow.ticket_id == row.id)
+                                       .order_by(TicketMessageRow.id))
+            events = session.scalars(select(TicketEventRow).where(TicketEventRow.ticket_id == row.id)
+                                     .order_by(TicketEventRow.id))
+            return Transcript(Ticket.of(row), [Message.of(m) for m in messages],
+                              [Event(aware(e.at), e.actor, e.action, e.detail) for e in events])
+
+    def citizen_messages_after(self, sender_id: str, after_id: int) -> list[tuple[Ticket, Message]]:
+        """Agent and system messages of the conversation's tickets newer than after_id (to replay them)."""
+        with Session(self.engine) as session:
+            rows = session.execute(select(TicketMessageRow, TicketRow).join(TicketRow)
+                                   .where(TicketRow.sender_id == sender_id, TicketMessageRow.id > after_id,
+                                          TicketMessageRow.author.in_(CITIZEN_VISIBLE))
+                                   .order_by(TicketMessageRow.id)).all()
+            return [(Ticket.of(ticket), Message.of(message)) for message, ticket in rows]
+
+    def last_closed_unrated(self, sender_id: str) -> Optional[Ticket]:
+        with Session(self.engine) as session:
+            row = session.scalar(select(TicketRow).where(TicketRow.sender_id == sender_id,
+                                                         TicketRow.status == "closed",
+                                                         TicketRow.citizen_rating.is_(None))
+                                 .order_by(TicketRow.id.desc()))
+            return Ticket.of(row) if row else None
