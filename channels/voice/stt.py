@@ -14,6 +14,8 @@ Confidence (0..1):
 
 import logging
 import math
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -160,12 +162,37 @@ class SherpaParaformerEngine:
             missing.append("tokens.txt")
         if missing:
             raise EngineConfigError(f"Paraformer model directory {model_dir} lacks {', '.join(missing)}")
+        cls.check_tokens(tokens)
         return model, tokens  # type: ignore[return-value]
+
+    @staticmethod
+    def check_tokens(tokens: Path) -> None:
+        """Each line of tokens.txt is "symbol id" (or just "id"); sherpa-onnx ends the process on anything else."""
+        with tokens.open(encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, 1):
+                fields = line.split()
+                if fields and (len(fields) > 2 or not fields[-1].lstrip("-").isdigit()):
+                    raise EngineConfigError(f"{tokens} line {number} is not 'symbol id': {line.strip()[:40]!r}")
+
+    def probe(self) -> None:
+        """Load the model once in a child process: sherpa-onnx calls exit() on some bad model files,
+        which must end the child, not the gateway."""
+        code = ("import sys, sherpa_onnx; sherpa_onnx.OfflineRecognizer.from_paraformer("
+                "paraformer=sys.argv[1], tokens=sys.argv[2], num_threads=1)")
+        try:
+            result = subprocess.run([sys.executable, "-c", code, str(self.model_file), str(self.tokens_file)],
+                                    capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            raise RecognitionFailed("could not load the Paraformer model: it took over 300 s") from None
+        if result.returncode != 0:
+            detail = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+            raise RecognitionFailed(f"could not load the Paraformer model: {detail}")
 
     def load(self):  # type: ignore[no-untyped-def]
         if self._recognizer is None:
             import sherpa_onnx
 
+            self.probe()
             try:
                 self._recognizer = sherpa_onnx.OfflineRecognizer.from_paraformer(
                     paraformer=str(self.model_file), tokens=str(self.tokens_file), num_threads=self.threads,
@@ -224,19 +251,5 @@ class SpeechToText:
                           decoded.seconds, elapsed)
 
 
-def engines_from_config(en_engine: str, en_model_dir: Optional[Path], zh_model_dir: Optional[Path],
-                        threads: int) -> dict[str, Engine]:
-    """The engines the configuration asks for: English "whisper" (or "none"), Chinese when a model dir is set."""
-    engines: dict[str, Engine] = {}
-    if en_engine == "whisper":
-        engines["en"] = WhisperEngine(en_model_dir, threads=threads)
-    elif en_engine != "none":
-        raise EngineConfigError(f"GOVBOT_STT_EN_ENGINE must be whisper or none, got {en_engine!r}")
-    if zh_model_dir is not None:
-        engines["zh"] = SherpaParaformerEngine(zh_model_dir, threads=threads)
-    return engines
-
-
 __all__ = ["Engine", "EngineConfigError", "EngineNotConfigured", "LANGUAGES", "Recognition", "RecognitionFailed",
-           "SherpaParaformerEngine", "SpeechToText", "Transcript", "WhisperEngine", "engines_from_config",
-           "whisper_confidence"]
+           "SherpaParaformerEngine", "SpeechToText", "Transcript", "WhisperEngine", "whisper_confidence"]

@@ -1,0 +1,112 @@
+"""Voice input for every channel: audio → Transcript, the low-confidence question, and the honest "not set up" reply.
+
+The web endpoint (`channels/voice/routes.py`) and Telegram's voice notes both use `VoiceInput`:
+
+    transcript = await voice.handle(audio_bytes, "en")       # AudioError / EngineNotConfigured / ...
+    if voice.needs_confirmation(transcript):
+        reply = voice.confirmation(transcript)              # "Did you mean “…”?" with yes/no buttons
+    else:
+        replies = await rasa.send(sender, transcript.text, {...})
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from channels.models import BotMessage, Button
+from channels.voice.audio import AudioDecoder, AudioError, AudioLimits
+from channels.voice.stt import (Engine, EngineConfigError, EngineNotConfigured, SherpaParaformerEngine,
+                                SpeechToText, Transcript, WhisperEngine)
+from govbot.settings import Settings
+
+log = logging.getLogger("govbot.voice")
+
+LANGUAGE_NAMES = {"zh": ("中文", "Chinese"), "en": ("英文", "English")}
+DENY_PAYLOAD = "/deny"  # "no" to "Did you mean …?": Rasa answers "no problem, what else?" and the user speaks again
+
+
+@dataclass(frozen=True)
+class NotSetUp:
+    """What to tell a user whose language has no speech engine: `message` to show, `speech` to read aloud."""
+
+    message: str
+    speech: str
+    speech_language: str
+
+
+def not_set_up(language: str) -> NotSetUp:
+    """The honest answer when voice input in `language` is not configured (shown in both languages, spoken in it)."""
+    zh_name, en_name = LANGUAGE_NAMES.get(language, (language, language))
+    zh = f"{zh_name}语音输入暂未开通，请打字或拨打12345。"
+    en = f"Voice input in {en_name} is not set up here — please type, or call 12345."
+    return NotSetUp(message=f"{zh} / {en}" if language == "zh" else f"{en} / {zh}",
+                    speech=zh if language == "zh" else en, speech_language="zh" if language == "zh" else "en")
+
+
+class VoiceInput:
+    """Recognises users' speech off the event loop and decides whether to ask before acting on it."""
+
+    def __init__(self, stt: SpeechToText, min_confidence: float = 0.35) -> None:
+        self.stt, self.min_confidence = stt, min_confidence
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "VoiceInput":
+        """The engines the settings ask for; a misconfigured engine is logged and left out (its language says
+        "not set up" instead of taking the gateway down)."""
+        limits = AudioLimits(max_bytes=settings.stt_max_audio_bytes, max_seconds=settings.stt_max_seconds)
+        engines: dict[str, Engine] = {}
+        wanted: dict[str, Callable[[], Engine]] = {}
+        if settings.stt_en_engine == "whisper":
+            wanted["en"] = lambda: WhisperEngine(settings.stt_en_model_dir, threads=settings.stt_threads)
+        if settings.stt_zh_model_dir is not None:
+            wanted["zh"] = lambda: SherpaParaformerEngine(settings.stt_zh_model_dir, threads=settings.stt_threads)
+        for language, make in wanted.items():
+            try:
+                engines[language] = make()
+            except EngineConfigError as error:
+                log.error("stt_engine_misconfigured", extra={"fields": {"language": language, "error": str(error)}})
+        log.info("stt_engines", extra={"fields": {lang: engine.name for lang, engine in engines.items()}})
+        return cls(SpeechToText(engines, AudioDecoder(limits)), settings.stt_min_confidence)
+
+    @property
+    def limits(self) -> AudioLimits:
+        return self.stt.decoder.limits
+
+    def supports(self, language: str) -> bool:
+        return self.stt.supports(language)
+
+    async def handle(self, audio: bytes, language: str) -> Transcript:
+        """The transcript of one utterance.
+
+        Raises EngineNotConfigured (use `not_set_up(language)`), AudioError (`.code`, `.status`: empty_audio,
+        too_large, not_audio, too_long, no_speech), DecoderUnavailable or RecognitionFailed (server problems).
+        """
+        transcript = await asyncio.to_thread(self.stt.transcribe, audio, language)
+        log.info("stt", extra={"fields": {"engine": transcript.engine, "language": language,
+                                          "audio_s": round(transcript.seconds, 2),
+                                          "confidence": round(transcript.confidence, 3),
+                                          "ms": round(transcript.elapsed * 1000, 1)}})
+        if not transcript.text.strip():
+            raise AudioError("no_speech", "no words could be heard in the audio; please speak again, or type",
+                             status=422)
+        return transcript
+
+    def needs_confirmation(self, transcript: Transcript) -> bool:
+        """True when the engine is not sure enough to act on the transcript without asking."""
+        return transcript.confidence < self.min_confidence
+
+    @staticmethod
+    def confirmation(transcript: Transcript, language: Optional[str] = None) -> BotMessage:
+        """ "您是说“…”吗？" / "Did you mean “…”?" with yes (sends the transcript as the message) and no buttons."""
+        language = language or transcript.language
+        if language == "zh":
+            text, yes, no = f"您是说“{transcript.text}”吗？", "是", "不是"
+        else:
+            text, yes, no = f"Did you mean “{transcript.text}”?", "Yes", "No"
+        return BotMessage(text=text, buttons=[Button(title=yes, payload=transcript.text),
+                                              Button(title=no, payload=DENY_PAYLOAD)],
+                          custom={"kind": "voice_confirm", "language": language, "transcript": transcript.text})
+
+
+__all__ = ["DENY_PAYLOAD", "EngineNotConfigured", "NotSetUp", "VoiceInput", "not_set_up"]
