@@ -1,0 +1,150 @@
+"""POST /api/voice in the gateway: validation, bad audio, Chinese not set up, and (slow: Whisper) the real round trip."""
+
+import random
+
+import pytest
+from fastapi.testclient import TestClient
+
+from channels.gateway import create_app
+from govbot.settings import Settings
+from tests.helpers import FakeRasa
+from tests.speech import encode, needs_speech_tools, silence, speak
+
+pytestmark = needs_speech_tools
+
+
+@pytest.fixture
+def fake_rasa():
+    rasa = FakeRasa(reply=lambda sender, message: [
+        {"recipient_id": sender, "text": f"answer to: {message}"},
+        {"recipient_id": sender, "custom": {"kind": "answer", "language": "en", "item": "passport-apply"}},
+    ])
+    with rasa.serving() as url:
+        yield rasa, url
+
+
+@pytest.fixture
+def client(fake_rasa, tmp_path, request):
+    _, url = fake_rasa
+    overrides = getattr(request, "param", {})
+    with TestClient(create_app(Settings(rasa_url=url, var_dir=tmp_path, tts_gtts=False, **overrides))) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def passport(tmp_path_factory):
+    return encode(speak("How do I apply for a passport", tmp_path_factory.mktemp("voice"), name="passport"),
+                  "webm-opus")
+
+
+def post_voice(client: TestClient, audio: bytes, sender: str = "web-1", language: str | None = "en",
+               filename: str = "voice.webm", content_type: str = "audio/webm"):
+    data = {"sender": sender} if language is None else {"sender": sender, "language": language}
+    return client.post("/api/voice", files={"audio": (filename, audio, content_type)}, data=data)
+
+
+def error_of(response) -> tuple[int, str]:
+    return response.status_code, response.json()["error"]["code"]
+
+
+def test_chinese_without_an_engine_says_so_in_words_and_speech(client, fake_rasa, passport):
+    response = post_voice(client, passport.read_bytes(), language="zh")
+    assert error_of(response) == (501, "stt_not_configured")
+    body = response.json()
+    assert "中文语音输入暂未开通，请打字或拨打12345" in body["error"]["message"]
+    assert "Voice input in Chinese is not set up here — please type, or call 12345" in body["error"]["message"]
+    assert body["speech"] == {"text": "中文语音输入暂未开通，请打字或拨打12345。", "language": "zh"}
+    spoken = client.post("/api/tts", json=body["speech"])  # the page reads the hint aloud with the TTS service
+    assert spoken.status_code == 200 and spoken.content[:4] == b"RIFF"
+    assert fake_rasa[0].received == []
+
+
+@pytest.mark.parametrize("audio, code", [
+    (b"", "empty_audio"),
+    (random.Random(8).randbytes(20_000), "not_audio"),
+    ("这不是音频 this is a text file\n".encode() * 100, "not_audio"),
+])
+def test_bad_audio_gets_400_with_its_code(client, fake_rasa, audio, code):
+    response = post_voice(client, audio)
+    assert error_of(response) == (400, code)
+    assert response.json()["error"]["message"]
+    assert fake_rasa[0].received == []
+
+
+@pytest.mark.parametrize("client", [{"stt_max_seconds": 1.0}], indirect=True)
+def test_too_long_audio_is_refused(client, passport):
+    assert error_of(post_voice(client, passport.read_bytes())) == (400, "too_long")
+
+
+@pytest.mark.parametrize("client", [{"stt_max_audio_bytes": 1000}], indirect=True)
+def test_too_large_audio_gets_413_in_the_route_and_before_parsing(client, passport):
+    assert len(passport.read_bytes()) > 1000
+    assert error_of(post_voice(client, passport.read_bytes())) == (413, "too_large")  # read by the route
+    huge = post_voice(client, b"\0" * (200 * 1024))  # over the limit plus form overhead: refused by its length
+    assert error_of(huge) == (413, "too_large")
+
+
+def test_audio_over_the_chat_limit_is_accepted_for_voice_only(client, fake_rasa, tmp_path):
+    clip = silence(tmp_path, 3.0).read_bytes()  # about 96 KB of WAV: more than /api/chat's 64 KiB
+    assert len(clip) > 64 * 1024
+    assert post_voice(client, clip, language="zh").status_code == 501  # past the size check
+    assert client.post("/api/chat", content=b"{" + b" " * 70_000 + b"}",
+                       headers={"content-type": "application/json"}).json()["error"]["code"] == "body_too_large"
+
+
+@pytest.mark.parametrize("form, code", [
+    ({"sender": "../etc", "language": "en"}, "invalid_sender"),
+    ({"sender": "web-1", "language": "fr"}, "unknown_language"),
+])
+def test_invalid_fields_get_400(client, passport, form, code):
+    response = client.post("/api/voice", files={"audio": ("v.webm", passport.read_bytes(), "audio/webm")}, data=form)
+    assert error_of(response) == (400, code)
+
+
+def test_missing_audio_or_sender_gets_400(client, passport):
+    assert error_of(client.post("/api/voice", data={"sender": "web-1"})) == (400, "missing_field")
+    no_sender = client.post("/api/voice", files={"audio": ("v.webm", passport.read_bytes(), "audio/webm")})
+    assert error_of(no_sender) == (400, "missing_field")
+
+
+def test_the_endpoint_is_in_the_openapi_description(client):
+    operation = client.get("/openapi.json").json()["paths"]["/api/voice"]["post"]
+    assert "multipart/form-data" in operation["requestBody"]["content"]
+
+
+# --- with Whisper (slow: loads the model) -------------------------------------------------------
+
+@pytest.mark.slow
+def test_speech_is_transcribed_and_answered_like_chat(client, fake_rasa, passport):
+    response = post_voice(client, passport.read_bytes(), language=None)  # language defaults to English
+    assert response.status_code == 200, response.text
+    body = response.json()
+    transcript = body["transcript"]
+    assert transcript["language"] == "en" and transcript["engine"] == "faster-whisper"
+    assert "passport" in transcript["text"].lower() and 1.0 < transcript["seconds"] < 3.0
+    assert body["confirm"] is False and body["sender"] == "web-1"
+    assert body["messages"] == [{"text": f"answer to: {transcript['text']}", "buttons": [], "image": None,
+                                 "custom": {"kind": "answer", "language": "en", "item": "passport-apply"}}]
+    assert fake_rasa[0].received == [{"sender": "web-1", "message": transcript["text"],
+                                      "metadata": {"channel": "web", "input": "voice"}}]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", [{"stt_min_confidence": 0.99}], indirect=True)
+def test_low_confidence_asks_first_and_yes_sends_the_text(client, fake_rasa, passport):
+    body = post_voice(client, passport.read_bytes()).json()
+    heard = body["transcript"]["text"]
+    assert body["confirm"] is True and body["transcript"]["confidence"] < 0.99
+    [question] = body["messages"]
+    assert question["text"] == f"Did you mean “{heard}”?"
+    assert question["buttons"] == [{"title": "Yes", "payload": heard}, {"title": "No", "payload": "/deny"}]
+    assert fake_rasa[0].received == []  # nothing acted on yet
+    yes = client.post("/api/chat", json={"sender": "web-1", "text": question["buttons"][0]["payload"]})
+    assert yes.status_code == 200
+    assert [m["message"] for m in fake_rasa[0].received] == [heard]
+
+
+@pytest.mark.slow
+def test_silence_gets_no_speech(client, fake_rasa, tmp_path):
+    assert error_of(post_voice(client, silence(tmp_path, 2.0).read_bytes())) == (422, "no_speech")
+    assert fake_rasa[0].received == []
