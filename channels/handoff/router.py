@@ -43,7 +43,10 @@ def history_of(events: list[dict[str, Any]]) -> list[tuple[str, str, datetime]]:
     for event in events[start + 1:]:
         if event.get("event") in ("user", "bot") and event.get("text"):
             at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc)
-            turns.append(("citizen" if event["event"] == "user" else "bot", str(event["text"]), at))
+            words = str(event["text"])
+            if event["event"] == "user" and words.startswith("/"):
+                words = f"[button] {words}"  # a pressed button's payload, shown as such to the agent
+            turns.append(("citizen" if event["event"] == "user" else "bot", words, at))
     return turns[-HISTORY_LIMIT:]
 
 
@@ -116,7 +119,13 @@ class Conversations:
             expected = when(ticket.language, None if open_now else self.config.hours.next_opening(now))
         return {"number": ticket.number, "status": ticket.status, "position": position,
                 "minutes": estimated_wait_minutes(position or 1, online, self.config.minutes_per_ticket),
-                "agents_online": online, "open_now": open_now, "agent": ticket.agent, "when": expected}
+                "agents_online": online, "open_now": open_now, "agent": await self.agent_name(ticket),
+                "when": expected}
+
+    async def agent_name(self, ticket: Ticket) -> Optional[str]:
+        """The name the citizen sees for the ticket's agent."""
+        agent = await run_in_threadpool(self.store.agent, ticket.agent) if ticket.agent else None
+        return agent.display_name if agent else None
 
     async def _to_ticket(self, ticket: Ticket, text_in: str) -> list[BotMessage]:
         if text_in == "/cancel_handoff":
@@ -173,8 +182,9 @@ class Conversations:
 
     async def deliver(self, ticket: Ticket, message: Message, buttons: Optional[list[Button]] = None) -> None:
         """Send a stored agent or system message to the citizen on their channel (web: live; others: pushed)."""
-        state = {"number": ticket.number, "status": ticket.status, "agent": ticket.agent}
-        self.hub.to_citizen(ticket.sender_id, citizen_event(ticket, message, buttons))
+        shown_agent = await self.agent_name(ticket)
+        state = {"number": ticket.number, "status": ticket.status, "agent": shown_agent}
+        self.hub.to_citizen(ticket.sender_id, citizen_event(ticket, message, buttons, shown_agent))
         push = self.deliverers.get(ticket.channel)
         if push is None:
             return
@@ -211,9 +221,10 @@ class Conversations:
         await self.resume_bot(ticket)
 
 
-def citizen_event(ticket: Ticket, message: Message, buttons: Optional[list[Button]] = None) -> dict[str, Any]:
+def citizen_event(ticket: Ticket, message: Message, buttons: Optional[list[Button]] = None,
+                  agent_name: Optional[str] = None) -> dict[str, Any]:
     """The live event a citizen's page gets for a stored agent or system message."""
     return {"type": "handoff", "id": message.id, "author": message.author, "agent": message.agent,
             "text": message.text, "language": ticket.language,
             "buttons": [b.model_dump() for b in buttons or []],
-            "ticket": {"number": ticket.number, "status": ticket.status, "agent": ticket.agent}}
+            "ticket": {"number": ticket.number, "status": ticket.status, "agent": agent_name}}

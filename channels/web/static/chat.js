@@ -1,10 +1,11 @@
 // govbot web chat: sends what the user types or clicks to /api/chat, shows and speaks the bot's replies,
 // keeps the conversation across reloads and holds messages back until the gateway is reachable again.
-import { STRINGS, applyLanguage, initialLanguage } from "./i18n.js";
+import { STRINGS, applyLanguage, fill, initialLanguage } from "./i18n.js";
 import { linkedText, messageElement, welcomeElement } from "./render.js";
 import { Speaker } from "./speech.js";
 import {
-  entryId, loadDraft, loadHistory, loadPrefs, saveDraft, saveEntry, savePrefs, senderId, updateEntry,
+  entryId, loadDraft, loadHistory, loadLastEvent, loadPrefs, saveDraft, saveEntry, saveLastEvent, savePrefs,
+  senderId, updateEntry,
 } from "./store.js";
 
 const RETRY_FIRST_MS = 1000;
@@ -22,6 +23,9 @@ const page = {
   voice: document.getElementById("voice-toggle"),
   language: document.getElementById("lang-toggle"),
   person: document.getElementById("person"),
+  banner: document.getElementById("ticket-banner"),
+  bannerText: document.getElementById("ticket-text"),
+  cancel: document.getElementById("ticket-cancel"),
 };
 
 const sender = senderId();
@@ -93,6 +97,7 @@ function setLanguage(language) {
   prefs.language = language;
   savePrefs(prefs);
   applyLanguage(language);
+  if (ticket) showTicket(ticket, "ticket");
   const welcome = document.querySelector(".msg.welcome");
   if (welcome) welcome.replaceWith(welcomeElement(strings(), (question) => submit(question)));
 }
@@ -133,15 +138,55 @@ function markSent(entry) {
   if (!entry.quiet) updateEntry(entry.id, { pending: false });
 }
 
+function addBotEntry(entry) {
+  saveEntry(entry);
+  const element = show(entry, page.log);
+  if (prefs.voice && entry.text) speaker.enqueue(element, entry.text, spokenLanguage(entry), prefs.large);
+}
+
 function addBotMessages(messages) {
   for (const message of messages) {
     const entry = { id: entryId(), who: "bot", text: message.text || "", buttons: message.buttons || [],
       custom: message.custom || null };
     followReply(entry.custom);
-    saveEntry(entry);
-    const element = show(entry, page.log);
-    if (prefs.voice && entry.text) speaker.enqueue(element, entry.text, spokenLanguage(entry), prefs.large);
+    if (entry.custom && entry.custom.ticket) showTicket(entry.custom.ticket, entry.custom.kind);
+    if (entry.text || entry.buttons.length) addBotEntry(entry);
   }
+}
+
+// --- talking to a person: the ticket banner and the agent's messages, live ---------------------------------
+
+let ticket = null;
+
+/** Show the ticket's state above the conversation (hidden once it is closed). */
+function showTicket(state, kind) {
+  ticket = state && state.status !== "closed" && !String(kind).endsWith("closed") ? { ...(ticket || {}), ...state }
+    : null;
+  page.banner.hidden = !ticket;
+  if (!ticket) return;
+  const text = strings();
+  let words = fill(text.ticketWaiting, ticket);
+  if (ticket.status === "assigned") words = fill(text.ticketAssigned, ticket);
+  else if (ticket.when) words = fill(text.ticketOffline, ticket);
+  page.bannerText.textContent = words;
+  page.cancel.hidden = ticket.status !== "waiting";
+}
+
+function onHandoffEvent(event) {
+  const data = JSON.parse(event.data);
+  saveLastEvent(data.id);
+  if (data.ticket) showTicket(data.ticket, data.ticket.status);
+  const id = `h-${data.id}`;
+  if (document.querySelector(`.msg[data-id="${id}"]`)) return;
+  addBotEntry({ id, who: data.author === "agent" ? "agent" : "bot", text: data.text, buttons: data.buttons || [],
+    custom: { kind: `handoff_${data.author}`, language: data.language, agent: data.agent } });
+}
+
+function listenForAgents() {
+  const source = new EventSource(`/api/events?sender=${encodeURIComponent(sender)}&after=${loadLastEvent()}`);
+  source.addEventListener("handoff", onHandoffEvent);
+  source.addEventListener("ticket", (event) => showTicket(JSON.parse(event.data), "ticket"));
+  // EventSource reconnects by itself (after a gateway restart too) and sends Last-Event-ID
 }
 
 function addError(text) {
@@ -251,6 +296,7 @@ page.language.addEventListener("click", () => {
 });
 
 page.person.addEventListener("click", () => submit("/ask_person", strings().person));
+page.cancel.addEventListener("click", () => submit("/cancel_handoff", strings().cancelHandoff));
 
 window.addEventListener("online", () => wakeUp());
 
@@ -268,6 +314,7 @@ function restore() {
 applyLanguage(prefs.language);
 applyModes();
 restore();
+listenForAgents();
 // no autofocus: keyboard and screen-reader users start at the top, where the skip link leads to the text box
 
 // exposed for tests and for the browser console

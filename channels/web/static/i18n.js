@@ -31,6 +31,12 @@ export const STRINGS = {
     suggestions: ["怎么办身份证", "社保卡怎么申领", "怎么提取公积金"],
     suggestionsLabel: "常见问题",
     error: "出错了，请稍后再试，或拨打12345。",
+    agentSaid: "人工客服说：",
+    agentName: "人工客服 {name}",
+    ticketWaiting: "人工服务 · 工单 {number} · 排第 {position} 位，预计约 {minutes} 分钟",
+    ticketOffline: "人工服务 · 工单 {number} · {when}",
+    ticketAssigned: "人工服务 · 工单 {number} · 客服 {agent} 正在为您服务",
+    cancelHandoff: "取消转人工",
   },
   en: {
     htmlLang: "en",
@@ -63,8 +69,19 @@ export const STRINGS = {
     suggestions: ["How do I get an ID card", "Apply for a social security card", "Withdraw my housing fund"],
     suggestionsLabel: "Common questions",
     error: "Something went wrong. Please try again later, or call 12345.",
+    agentSaid: "The agent said:",
+    agentName: "Agent {name}",
+    ticketWaiting: "Talking to a person · ticket {number} · number {position} in the queue, about {minutes} min",
+    ticketOffline: "Talking to a person · ticket {number} · {when}",
+    ticketAssigned: "Talking to a person · ticket {number} · {agent} is helping you",
+    cancelHandoff: "Cancel the request for a person",
   },
 };
+
+/** A string with {placeholders} filled in. */
+export function fill(template, values) {
+  return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));
+}
 
 /** The interface language to start with: the stored choice, else the browser's language. */
 export function initialLanguage(stored) {

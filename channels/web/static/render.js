@@ -59,7 +59,15 @@ export function messageElement(entry, strings, actions) {
   item.dataset.id = entry.id;
   const language = entry.custom && entry.custom.language;
   if (language) item.lang = language === "en" ? "en" : "zh-CN";
-  if (entry.who !== "error") item.append(speakerLabel(entry.who === "user" ? "you" : "bot", strings));
+  if (entry.who !== "error") {
+    item.append(speakerLabel({ user: "you", agent: "agentSaid" }[entry.who] || "bot", strings));
+  }
+  if (entry.who === "agent") {
+    const from = document.createElement("span");
+    from.className = "from";
+    from.textContent = strings.agentName.replace("{name}", (entry.custom && entry.custom.agent) || "");
+    item.append(from);
+  }
   item.append(textElement(entry));
   if (entry.who === "user" && entry.pending) item.append(pendingMark(strings));
   const row = document.createElement("div");
@@ -72,7 +80,7 @@ export function messageElement(entry, strings, actions) {
     button.addEventListener("click", () => actions.choose(choice.payload, choice.title));
     row.append(button);
   }
-  if (entry.who === "bot" && entry.text) {
+  if ((entry.who === "bot" || entry.who === "agent") && entry.text) {
     const play = document.createElement("button");
     play.type = "button";
     play.className = "play";

@@ -76,3 +76,13 @@ export function loadDraft() {
 export function saveDraft(text) {
   write("draft", text);
 }
+
+/** The id of the newest agent or system message this browser has shown (the live stream resumes after it). */
+export function loadLastEvent() {
+  const id = read("lastEvent", 0);
+  return Number.isInteger(id) && id > 0 ? id : 0;
+}
+
+export function saveLastEvent(id) {
+  if (Number.isInteger(id) && id > loadLastEvent()) write("lastEvent", id);
+}
