@@ -36,6 +36,7 @@ log = logging.getLogger("govbot.gateway")
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 # A chat message is at most a few kilobytes; refuse larger bodies before parsing them.
 MAX_BODY_BYTES = 64 * 1024
+SHUTDOWN_GRACE_SECONDS = 3
 
 UNAVAILABLE_MESSAGE = ("助手暂时无法回答，请稍后再试，或拨打12345热线。 / "
                        "The assistant is temporarily unavailable. Please try again shortly, "
@@ -178,7 +179,10 @@ def main() -> None:
     # rasa-sdk pins websockets 10.x, which has only the implementation uvicorn calls
     # "websockets" (its "auto" choice needs websockets 13 or newer).
     uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                ws="websockets", log_config=None, access_log=False)
+                ws="websockets", log_config=None, access_log=False,
+                # live event streams (/api/events, /api/agent/events) never end by themselves; on shutdown
+                # they are cut after this many seconds, and the pages reconnect to the next gateway
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 if __name__ == "__main__":

@@ -82,3 +82,31 @@ def module_stack(name: str, env: Optional[dict[str, str]] = None):  # type: igno
         yield running
         running.stop()
     return stack
+
+
+class Gateway:
+    """A gateway process of its own (in front of the stack's Rasa), to stop and start again."""
+
+    def __init__(self, stack: Stack, var_dir: Path, env: Optional[dict[str, str]] = None) -> None:
+        self.port = free_port()
+        self.env = {**os.environ, **(env or {}), "GOVBOT_GATEWAY_PORT": str(self.port), "GOVBOT_VAR_DIR": str(var_dir),
+                    "GOVBOT_RASA_URL": f"http://127.0.0.1:{stack.ports['rasa']}", "GOVBOT_TTS_GTTS": "0"}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: Optional[subprocess.Popen] = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "channels.gateway"], env=self.env, cwd=PROJECT_ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        pytest.fail("the gateway did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)

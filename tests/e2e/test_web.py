@@ -1,20 +1,13 @@
 """The web chat page in real Chromium against a real `govbot run` stack: answers in both languages,
 clarify buttons, large text, spoken answers, ratings, keyboard use, reload, reconnection and an axe audit."""
 
-import os
 import re
 import sqlite3
-import subprocess
-import sys
-import time
 
-import httpx
 import pytest
 
-from govbot.settings import PROJECT_ROOT
 from tests.e2e.browser import audit, browser_fixture
-from tests.e2e.stack import module_stack
-from tests.helpers import free_port
+from tests.e2e.stack import Gateway, module_stack
 
 pytestmark = pytest.mark.slow
 
@@ -268,34 +261,6 @@ def test_too_long_message_gets_a_clear_error_and_the_text_back(open_page):
     page.locator("#log .msg.error").wait_for()
     assert "2000" in page.locator("#log .msg.error").inner_text()
     assert page.input_value("#text") == long_text
-
-
-class Gateway:
-    """A gateway process of its own (in front of the stack's Rasa), to stop and start again."""
-
-    def __init__(self, stack, var_dir) -> None:  # type: ignore[no-untyped-def]
-        self.port = free_port()
-        self.env = {**os.environ, "GOVBOT_GATEWAY_PORT": str(self.port), "GOVBOT_VAR_DIR": str(var_dir),
-                    "GOVBOT_RASA_URL": f"http://127.0.0.1:{stack.ports['rasa']}", "GOVBOT_TTS_GTTS": "0"}
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "channels.gateway"], env=self.env, cwd=PROJECT_ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        pytest.fail("the gateway did not start")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
 
 
 def test_page_reconnects_after_a_gateway_restart_without_losing_the_message(open_page, stack, tmp_path):

@@ -243,13 +243,14 @@ $("reply-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const text = $("reply").value.trim();
   if (!text) return;
-  if (await act("reply", { text }, "已发送 Sent")) $("reply").value = "";
+  // clear the box only if it still holds what was sent (the agent may have typed on meanwhile)
+  if (await act("reply", { text }, "已发送 Sent") && $("reply").value.trim() === text) $("reply").value = "";
 });
 
 $("note").addEventListener("click", async () => {
   const text = $("reply").value.trim();
   if (!text) return;
-  if (await act("note", { text }, "已记录备注 Note saved")) $("reply").value = "";
+  if (await act("note", { text }, "已记录备注 Note saved") && $("reply").value.trim() === text) $("reply").value = "";
 });
 
 $("close-form").addEventListener("submit", async (event) => {
