@@ -27,13 +27,10 @@ def chromium_path() -> str:
 def browser_fixture():  # type: ignore[no-untyped-def]
     """A module-scoped pytest fixture: one headless Chromium for the module's tests."""
     @pytest.fixture(scope="module")
-    def browser() -> Iterator[Any]:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as playwright:
-            launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            yield launched
-            launched.close()
+    def browser(playwright) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
     return browser
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from channels.handoff.store import TicketStore
-from tests.e2e.browser import browser_fixture
+from tests.e2e.browser import audit, browser_fixture
 from tests.e2e.stack import Gateway, Stack
 from tests.telegram_standin import TelegramStandIn
 
@@ -102,6 +102,9 @@ def test_citizen_and_agent_in_two_browsers(browser, stack):
         agent.click("#claim")
         agent.wait_for_selector("#reply-form:not([hidden])")
         citizen.wait_for_selector("#log >> text=人工客服 小王 已接入", timeout=30_000)
+        # both screens pass the same accessibility audit as the chat page
+        for page in (agent, citizen):
+            assert [v for v in audit(page) if v["impact"] in ("serious", "critical")] == []
 
         # citizen → agent, live
         citizen.fill("#text", "加急要带什么证明？")

@@ -3,10 +3,11 @@ clarify buttons, large text, spoken answers, ratings, keyboard use, reload, reco
 
 import re
 import sqlite3
+import subprocess
 
 import pytest
 
-from tests.e2e.browser import audit, browser_fixture
+from tests.e2e.browser import CHROMIUM_ARGS, audit, browser_fixture, chromium_path
 from tests.e2e.stack import Gateway, module_stack
 
 pytestmark = pytest.mark.slow
@@ -304,3 +305,73 @@ def test_page_text_has_no_untranslated_keys(open_page):
     page = open_page("en-US")
     text = page.inner_text("body")
     assert not re.search(r"\bundefined\b", text) and "Hello!" in text
+
+
+@pytest.fixture(scope="module")
+def mic_browser(playwright, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Chromium whose microphone plays an English question spoken by espeak-ng (over and over)."""
+    spoken = tmp_path_factory.mktemp("mic") / "question.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(spoken), "How do I apply for a passport?"],
+                   check=True)
+    launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={spoken}"])
+    yield launched
+    launched.close()
+
+
+def record(page, seconds: float) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_role("button", name=re.compile("Tap to talk|按一下说话")).click()
+    page.wait_for_selector("#recording:not([hidden])")
+    assert page.get_attribute("#mic", "aria-pressed") == "true"
+    page.wait_for_timeout(int(seconds * 1000))
+
+
+def test_speaking_a_question_on_the_page_gets_the_answer(mic_browser, stack):
+    context = mic_browser.new_context(locale="en-US", permissions=["microphone"])
+    try:
+        page = context.new_page()
+        page.goto(stack.url + "/")
+        record(page, 2.2)
+        assert page.eval_on_selector("#level-bar", "e => parseFloat(e.style.width)") > 0  # the level shows
+        page.get_by_role("button", name="Done, send").click()
+        answer = reply_after(page, 0)
+        heard = page.locator("#log .msg.user").last.inner_text()
+        assert "I heard:" in heard and "passport" in heard.lower()
+        assert "passport" in answer.lower() and "Steps" in answer
+    finally:
+        context.close()
+
+
+def test_chinese_voice_input_says_honestly_that_it_is_not_set_up(mic_browser, stack):
+    context = mic_browser.new_context(locale="zh-CN", permissions=["microphone"])
+    try:
+        page = context.new_page()
+        page.goto(stack.url + "/")
+        record(page, 1.0)
+        page.get_by_role("button", name="说完了，发送").click()
+        said = reply_after(page, 0)
+        assert "中文语音输入暂未开通" in said and "12345" in said
+        # ...and says it aloud too
+        page.wait_for_function("""() => { const a = document.querySelector('#log .msg.bot audio.speech');
+            return a && a.readyState >= 2 && a.duration > 0.5; }""", timeout=30_000)
+    finally:
+        context.close()
+
+
+def test_a_recording_can_be_cancelled(mic_browser, stack):
+    context = mic_browser.new_context(locale="en-US", permissions=["microphone"])
+    try:
+        page = context.new_page()
+        voice_requests = []
+        page.on("request", lambda request: voice_requests.append(request.url)
+                if request.url.endswith("/api/voice") else None)
+        page.goto(stack.url + "/")
+        record(page, 1.0)
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#recording", state="hidden")
+        page.wait_for_timeout(1000)
+        assert voice_requests == [] and page.locator("#log .msg").count() == 0
+        assert page.get_attribute("#mic", "aria-pressed") == "false"
+    finally:
+        context.close()

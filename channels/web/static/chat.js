@@ -3,6 +3,7 @@
 import { STRINGS, applyLanguage, fill, initialLanguage } from "./i18n.js";
 import { linkedText, messageElement, welcomeElement } from "./render.js";
 import { Speaker } from "./speech.js";
+import { Recorder } from "./voice.js";
 import {
   entryId, loadDraft, loadHistory, loadLastEvent, loadPrefs, saveDraft, saveEntry, saveLastEvent, savePrefs,
   senderId, updateEntry,
@@ -26,6 +27,11 @@ const page = {
   banner: document.getElementById("ticket-banner"),
   bannerText: document.getElementById("ticket-text"),
   cancel: document.getElementById("ticket-cancel"),
+  mic: document.getElementById("mic"),
+  recording: document.getElementById("recording"),
+  recordingText: document.getElementById("recording-text"),
+  level: document.getElementById("level-bar"),
+  micCancel: document.getElementById("mic-cancel"),
 };
 
 const sender = senderId();
@@ -259,6 +265,82 @@ function submit(payload, shown, quiet = false) {
   pump();
 }
 
+// --- speaking instead of typing -----------------------------------------------------------------------
+
+const recorder = new Recorder({
+  onLevel: (level) => { page.level.style.width = `${Math.round(level * 100)}%`; },
+  onTick: (seconds) => { page.recordingText.textContent = fill(strings().recording, { seconds }); },
+  onStop: (blob) => {
+    showRecording(false);
+    if (blob) sendVoice(blob);
+  },
+});
+
+function showRecording(on) {
+  page.recording.hidden = !on;
+  page.mic.setAttribute("aria-pressed", String(on));
+  page.mic.dataset.text = on ? "micStop" : "mic";
+  page.mic.textContent = strings()[page.mic.dataset.text];
+  if (on) page.recordingText.textContent = fill(strings().recording, { seconds: 0 });
+  setStatus(on ? strings().recording.split("…")[0] + "…" : "");
+}
+
+async function toggleRecording() {
+  if (recorder.recording) {
+    recorder.stop();
+    return;
+  }
+  if (!Recorder.supported()) {
+    addError(strings().micUnsupported);
+    return;
+  }
+  speaker.cancel();
+  try {
+    await recorder.start();
+    showRecording(true);
+  } catch (error) {
+    addError(strings().micDenied);
+  }
+}
+
+/** Send a recording to /api/voice; show what was heard, then the answer (or the question "did you mean"). */
+async function sendVoice(blob) {
+  const form = new FormData();
+  form.append("audio", blob, blob.type.includes("ogg") ? "speech.ogg" : "speech.webm");
+  form.append("sender", sender);
+  form.append("language", prefs.language);
+  setStatus(strings().recognising);
+  let response;
+  let body = null;
+  try {
+    response = await fetch("/api/voice", { method: "POST", body: form });
+    body = await response.json().catch(() => null);
+  } catch (error) {
+    setStatus("");
+    addError(strings().offline);
+    return;
+  }
+  setStatus("");
+  if (response.ok && body) {
+    const heard = { id: entryId(), who: "user", text: strings().heard + body.transcript.text, voice: true };
+    saveEntry(heard);
+    show(heard, page.log);
+    addBotMessages(body.messages);
+    return;
+  }
+  const message = (body && body.error && body.error.message) || strings().error;
+  if (body && body.speech) {
+    // said honestly, in words and in speech: voice input in this language is not set up
+    const entry = { id: entryId(), who: "bot", text: message, buttons: [],
+      custom: { kind: "stt_not_configured", language: body.speech.language } };
+    saveEntry(entry);
+    const element = show(entry, page.log);
+    speaker.enqueue(element, body.speech.text, body.speech.language, prefs.large);
+    return;
+  }
+  addError(message);
+}
+
 // --- wiring ----------------------------------------------------------------------------------------
 
 page.form.addEventListener("submit", (event) => {
@@ -299,6 +381,12 @@ page.person.addEventListener("click", () => submit("/ask_person", strings().pers
 page.cancel.addEventListener("click", () => submit("/cancel_handoff", strings().cancelHandoff));
 
 window.addEventListener("online", () => wakeUp());
+
+page.mic.addEventListener("click", toggleRecording);
+page.micCancel.addEventListener("click", () => recorder.cancel());
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && recorder.recording) recorder.cancel();
+});
 
 function restore() {
   const history = loadHistory();
