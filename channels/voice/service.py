@@ -47,7 +47,7 @@ def not_set_up(language: str) -> NotSetUp:
 class VoiceInput:
     """Recognises users' speech off the event loop and decides whether to ask before acting on it."""
 
-    def __init__(self, stt: SpeechToText, min_confidence: float = 0.35) -> None:
+    def __init__(self, stt: SpeechToText, min_confidence: float = 0.4) -> None:
         self.stt, self.min_confidence = stt, min_confidence
 
     @classmethod
