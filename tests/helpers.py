@@ -1,12 +1,14 @@
 """Small helpers shared by the tests."""
 
 import json
+import re
 import socket
 import threading
 import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator, Optional
+from urllib.parse import unquote, urlsplit
 
 
 def free_port() -> int:
@@ -20,7 +22,9 @@ class FakeRasa:
     """A stand-in Rasa server on loopback that speaks the REST channel's protocol.
 
     `reply(sender, message)` returns the list of bot messages; `delay` makes it slow;
-    `status` makes it fail with that HTTP status.
+    `status` makes it fail with that HTTP status. Like Rasa it keeps each conversation's tracker
+    (user and bot events; GET /conversations/<id>/tracker) and takes new events
+    (POST /conversations/<id>/tracker/events, recorded in `appended` as (sender, events)).
     """
 
     def __init__(self, reply: Optional[Callable[[str, str], list[dict[str, Any]]]] = None,
@@ -29,6 +33,8 @@ class FakeRasa:
         self.delay = delay
         self.status = status
         self.received: list[dict[str, Any]] = []
+        self.trackers: dict[str, list[dict[str, Any]]] = {}
+        self.appended: list[tuple[str, list[dict[str, Any]]]] = []
 
     @contextmanager
     def serving(self) -> Iterator[str]:
@@ -48,19 +54,37 @@ class FakeRasa:
                 self.wfile.write(data)
 
             def do_GET(self) -> None:
-                if self.path == "/status":
+                path = urlsplit(self.path).path
+                tracker = re.fullmatch(r"/conversations/([^/]+)/tracker", path)
+                if path == "/status":
                     self._send_json(200, {"model_file": "fake.tar.gz", "model_id": "fake"})
+                elif tracker:
+                    sender = unquote(tracker.group(1))
+                    self._send_json(200, {"sender_id": sender, "events": fake.trackers.get(sender, [])})
                 else:
                     self._send_json(404, {})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                appending = re.fullmatch(r"/conversations/([^/]+)/tracker/events", urlsplit(self.path).path)
+                if appending:
+                    sender = unquote(appending.group(1))
+                    fake.appended.append((sender, body))
+                    fake.trackers.setdefault(sender, []).extend(body if isinstance(body, list) else [body])
+                    self._send_json(200, {"sender_id": sender})
+                    return
                 fake.received.append(body)
                 time.sleep(fake.delay)
                 if fake.status != 200:
                     self._send_json(fake.status, {"error": "boom"})
                 else:
-                    self._send_json(200, fake.reply(body["sender"], body["message"]))
+                    replies = fake.reply(body["sender"], body["message"])
+                    events = fake.trackers.setdefault(body["sender"], [])
+                    events.append({"event": "user", "text": body["message"], "timestamp": time.time()})
+                    events += [{"event": "bot", "text": r["text"], "timestamp": time.time()}
+                               for r in (replies if isinstance(replies, list) else [])
+                               if isinstance(r, dict) and r.get("text")]
+                    self._send_json(200, replies)
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True

@@ -2,6 +2,7 @@
 of agents' consoles and citizens' chat pages (server-sent events)."""
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Optional
 
@@ -193,12 +194,20 @@ def handoff_router(desk: Desk) -> APIRouter:
         async def stream() -> AsyncIterator[str]:
             with hub.citizen_stream(sender) as queue:
                 missed = await run_in_threadpool(store.citizen_messages_after, sender, start)
+                agents = await run_in_threadpool(store.agents) if missed else []
+                names = {a.username: a.display_name for a in agents}
+                last_id = start
                 for ticket, message in missed:
                     buttons = None
-                    if message.author == "system" and ticket.status == "closed" and ticket.citizen_rating is None \
+                    # the rating buttons go with the closing message of an agent-closed, unrated ticket
+                    if message.author == "system" and ticket.status == "closed" and ticket.closed_by == "agent" \
+                            and ticket.citizen_rating is None \
                             and message.id == max(m.id for t, m in missed if t.id == ticket.id and m.author == "system"):
                         buttons = rating_buttons(ticket.language, ticket.number)
-                    yield sse(citizen_event(ticket, message, buttons), message.id)
+                    # citizens see agents' display names, as in the live events (Conversations.deliver)
+                    shown = replace(message, agent=names.get(message.agent or "", message.agent))
+                    yield sse(citizen_event(ticket, shown, buttons, names.get(ticket.agent or "")), message.id)
+                    last_id = max(last_id, message.id)
                 open_ticket = await run_in_threadpool(store.open_ticket_of, sender)
                 if open_ticket is not None:
                     yield sse({"type": "ticket", **await desk.conversations.state_of(open_ticket)})
@@ -206,6 +215,8 @@ def handoff_router(desk: Desk) -> APIRouter:
                     event = await next_event(queue, config.heartbeat_seconds)
                     if event is None:
                         yield ": keep-alive\n\n"
+                    elif isinstance(event.get("id"), int) and event["id"] <= last_id:
+                        continue  # stored while we were replaying: already sent
                     else:
                         yield sse(event, event.get("id"))
         return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})

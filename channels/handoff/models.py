@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -31,8 +31,14 @@ class AgentSessionRow(HandoffBase):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+OPEN_CONDITION = text("status IN ('waiting', 'assigned')")
+
+
 class TicketRow(HandoffBase):
     __tablename__ = "tickets"
+    # at most one open ticket per conversation, even when two requests open one at the same moment
+    __table_args__ = (Index("uq_tickets_one_open_per_sender", "sender_id", unique=True,
+                            sqlite_where=OPEN_CONDITION, postgresql_where=OPEN_CONDITION),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     number: Mapped[Optional[str]] = mapped_column(String(32), unique=True)

@@ -109,7 +109,12 @@ class WorkingHours:
             last = DAYS.index(match.group(2)) if match.group(2) else first
             days = frozenset(range(first, last + 1)) if first <= last else frozenset([*range(first, 7),
                                                                                        *range(0, last + 1)])
-            start, end = time(int(match.group(3)), int(match.group(4))), time(int(match.group(5)), int(match.group(6)))
+            try:
+                start = time(int(match.group(3)), int(match.group(4)))
+                # "24:00" ends a span at midnight
+                end = time.max if match.group(5, 6) == ("24", "00") else time(int(match.group(5)), int(match.group(6)))
+            except ValueError:
+                raise HoursError(f"no such time of day in {part.strip()!r}") from None
             if end <= start:
                 raise HoursError(f"working hours end before they start in {part.strip()!r}")
             spans.append((days, start, end))

@@ -2,23 +2,30 @@
 
 Every write is one transaction, committed before the call returns: a message is stored before anyone
 is told about it. Claiming is one conditional UPDATE, so of two agents claiming at once exactly one wins.
+Other changes read the ticket and write it back in one locked transaction (SQLite: BEGIN IMMEDIATE;
+PostgreSQL: SELECT ... FOR UPDATE), so a take-over racing a close cannot both succeed; a partial unique
+index keeps a conversation to one open ticket.
 """
 
 import hashlib
 import hmac
+import logging
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from channels.handoff.models import (AgentRow, AgentSessionRow, HandoffBase, TicketEventRow, TicketMessageRow,
                                      TicketRow)
 from govbot.database import database_url, open_engine
 from govbot.log import redact
+
+log = logging.getLogger("govbot.handoff")
 
 OPEN = ("waiting", "assigned")
 CITIZEN_VISIBLE = ("agent", "system")
@@ -160,6 +167,21 @@ class TicketStore:
         self.engine = open_engine(url or database_url())
         self.clock = clock
         HandoffBase.metadata.create_all(self.engine)
+        for index in TicketRow.__table__.indexes:  # tables made before an index was added get it now
+            try:
+                index.create(self.engine, checkfirst=True)
+            except SQLAlchemyError as error:
+                log.warning("handoff_index_missing", extra={"fields": {"index": index.name,
+                                                                       "error": type(error).__name__}})
+
+    @contextmanager
+    def _writing(self) -> Iterator[Session]:
+        """A write transaction whose reads already hold the write lock (with `_row(..., lock=True)`)."""
+        with Session(self.engine) as session, session.begin():
+            if self.engine.dialect.name == "sqlite":
+                # pysqlite starts its transaction only at the first write: reads before it could be stale
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
 
     # --- agents ------------------------------------------------------------------------------------------
 
@@ -226,16 +248,25 @@ class TicketStore:
                 session.delete(row)
 
     def agents_online(self, within: timedelta = timedelta(seconds=90)) -> int:
+        """Agents seen within the window who are still logged in (an agent who logged out is gone at once)."""
+        now = self.clock()
+        live = select(AgentSessionRow.agent_id).where(AgentSessionRow.expires_at > now)
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(AgentRow)
-                                      .where(AgentRow.last_seen_at >= self.clock() - within)) or 0)
+                                      .where(AgentRow.last_seen_at >= now - within, AgentRow.id.in_(live))) or 0)
 
     # --- tickets ---------------------------------------------------------------------------------------
 
     def open_ticket(self, opening: TicketOpening, history: list[tuple[str, str, datetime]] = ()) -> Ticket:
         """Open a ticket for the conversation (or return the one already open), with the bot's transcript."""
+        try:
+            return self._open_ticket(opening, history)
+        except IntegrityError:  # another request opened the conversation's ticket just now
+            return self._open_ticket(opening, history)
+
+    def _open_ticket(self, opening: TicketOpening, history: list[tuple[str, str, datetime]]) -> Ticket:
         now = self.clock()
-        with Session(self.engine) as session, session.begin():
+        with self._writing() as session:
             existing = session.scalar(select(TicketRow).where(TicketRow.sender_id == opening.sender_id,
                                                               TicketRow.status.in_(OPEN)))
             if existing is not None:
@@ -265,8 +296,9 @@ class TicketStore:
             return Ticket.of(self._row(session, number))
 
     @staticmethod
-    def _row(session: Session, number: str) -> TicketRow:
-        row = session.scalar(select(TicketRow).where(TicketRow.number == number))
+    def _row(session: Session, number: str, lock: bool = False) -> TicketRow:
+        query = select(TicketRow).where(TicketRow.number == number)
+        row = session.scalar(query.with_for_update() if lock else query)
         if row is None:
             raise HandoffError("no_such_ticket", f"there is no ticket {number}")
         return row
@@ -284,8 +316,8 @@ class TicketStore:
     def add_message(self, number: str, author: str, text: str, agent: Optional[str] = None) -> Message:
         """Store a message of the ticket (citizen, agent, system or an agent's internal note)."""
         now = self.clock()
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             if row.status == "closed" and author in ("citizen", "agent"):
                 raise HandoffError("ticket_closed", f"ticket {number} is closed")
             if author == "agent":
@@ -328,8 +360,8 @@ class TicketStore:
 
     def take_over(self, number: str, agent: str) -> Ticket:
         """Take a ticket claimed by another agent, on purpose (recorded in the audit trail)."""
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             if row.status == "closed":
                 raise HandoffError("ticket_closed", f"ticket {number} is closed")
             previous = row.agent
@@ -340,8 +372,8 @@ class TicketStore:
 
     def release(self, number: str, agent: str) -> Ticket:
         """Put one's ticket back in the queue."""
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             self._require_owner(row, agent)
             row.status, row.agent = "waiting", None
             self._event(session, row, agent, "released")
@@ -349,8 +381,8 @@ class TicketStore:
 
     def forward(self, number: str, agent: str, to: str) -> Ticket:
         """Hand one's ticket to another agent."""
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             self._require_owner(row, agent)
             if session.scalar(select(AgentRow).where(AgentRow.username == to)) is None:
                 raise HandoffError("no_such_agent", f"there is no agent {to!r}")
@@ -362,8 +394,8 @@ class TicketStore:
         """Close one's ticket with a resolution."""
         if not resolution.strip():
             raise HandoffError("resolution_required", "say how the ticket was resolved")
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             self._require_owner(row, agent)
             row.status, row.closed_at, row.closed_by, row.resolution = "closed", self.clock(), "agent", resolution
             self._event(session, row, agent, "closed", resolution)
@@ -371,8 +403,8 @@ class TicketStore:
 
     def cancel(self, number: str) -> Ticket:
         """The citizen no longer wants a person."""
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             if row.status != "closed":
                 row.status, row.closed_at, row.closed_by = "closed", self.clock(), "citizen"
                 row.resolution = "cancelled by the citizen"
@@ -383,8 +415,8 @@ class TicketStore:
         """The citizen's rating (1-5) of a closed ticket's help."""
         if rating not in range(1, 6):
             raise HandoffError("invalid_rating", "a rating is 1 to 5")
-        with Session(self.engine) as session, session.begin():
-            row = self._row(session, number)
+        with self._writing() as session:
+            row = self._row(session, number, lock=True)
             if row.status != "closed":
                 raise HandoffError("ticket_open", f"ticket {number} is still open")
             row.citizen_rating = rating

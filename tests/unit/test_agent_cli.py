@@ -1,0 +1,64 @@
+"""`govbot agent add` and `govbot agent list`: agents for the handoff console, in the configured database."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from channels.handoff.store import TicketStore
+from tests.handoff import db_url  # noqa: F401  (a fixture: SQLite file or PostgreSQL database)
+
+GOVBOT = [sys.executable, "-m", "govbot.cli"]  # each run takes seconds (the CLI imports the gateway)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'govbot.db'}"
+
+
+def govbot(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([*GOVBOT, *args], input=stdin, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "GOVBOT_DATABASE_URL": db_url})
+
+
+def test_agent_add_with_the_password_on_stdin(db_url):
+    result = govbot(db_url, "agent", "add", "wang.fang", "--name", "王芳", "--password-stdin",
+                    stdin="long enough password\nsecond line is ignored\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "wang.fang (王芳) can now log in at /agent" in result.stdout
+    assert "long enough password" not in result.stdout + result.stderr
+    store = TicketStore(db_url)
+    try:
+        assert store.agent("wang.fang").display_name == "王芳"
+        assert store.log_in("wang.fang", "long enough password")  # the newline is not part of it
+        assert store.log_in("wang.fang", "long enough password\n") is None
+    finally:
+        store.engine.dispose()
+    listed = govbot(db_url, "agent", "list")
+    assert listed.returncode == 0
+    assert listed.stdout.startswith("wang.fang\t王芳\tlast seen 20")  # the log-in above
+
+
+def test_a_taken_name_is_refused_and_the_agent_keeps_their_password(sqlite_url):
+    db_url = sqlite_url
+    assert govbot(db_url, "agent", "add", "li", "--password-stdin", stdin="first password\n").returncode == 0
+    again = govbot(db_url, "agent", "add", "li", "--password-stdin", stdin="second password\n")
+    assert again.returncode == 1
+    assert "an agent called 'li' exists already" in again.stdout
+    store = TicketStore(db_url)
+    try:
+        assert [a.username for a in store.agents()] == ["li"]
+        assert store.log_in("li", "first password") and store.log_in("li", "second password") is None
+    finally:
+        store.engine.dispose()
+
+
+def test_weak_passwords_and_bad_names_are_refused(sqlite_url):
+    db_url = sqlite_url
+    weak = govbot(db_url, "agent", "add", "zhao", "--password-stdin", stdin="short\n")
+    assert weak.returncode == 1 and "at least 8 characters" in weak.stdout
+    bad = govbot(db_url, "agent", "add", "zhao qian", "--password-stdin", stdin="long enough password\n")
+    assert bad.returncode == 1 and "username" in bad.stdout
+    listed = govbot(db_url, "agent", "list")
+    assert listed.returncode == 0 and listed.stdout == ""
