@@ -216,6 +216,25 @@ def test_the_citizen_cancels_a_waiting_ticket(gateway, rasa, store):
     assert chat(gateway, "web-cancel", "/cancel_handoff") == []  # a stale button does nothing
 
 
+def test_a_reconnecting_page_gets_rating_buttons_only_for_an_agent_closed_ticket(gateway):
+    alice = agent_client(gateway, "alice")
+    number = ask_for_person(gateway, "web-gave-up")["custom"]["ticket"]["number"]
+    assert alice.post(f"/api/agent/tickets/{number}/claim").status_code == 200
+    assert alice.post(f"/api/agent/tickets/{number}/release").status_code == 200
+    chat(gateway, "web-gave-up", "/cancel_handoff")  # the citizen gave up: nothing to rate
+    with EventStream(f"{gateway.url}/api/events?sender=web-gave-up") as page:
+        joined = page.next(lambda e: e.get("event") == "handoff")
+        assert joined["data"]["author"] == "system" and "Alice" in joined["data"]["text"]
+        assert joined["data"]["buttons"] == []
+        assert joined["data"]["ticket"]["status"] == "closed"
+    second = ask_for_person(gateway, "web-gave-up")["custom"]["ticket"]["number"]
+    assert alice.post(f"/api/agent/tickets/{second}/claim").status_code == 200
+    assert alice.post(f"/api/agent/tickets/{second}/close", json={"resolution": "done"}).status_code == 200
+    with EventStream(f"{gateway.url}/api/events?sender=web-gave-up&after={joined['id']}") as page:
+        replayed = [page.next(lambda e: e.get("event") == "handoff")["data"] for _ in range(2)]
+    assert [(m["ticket"]["number"], len(m["buttons"])) for m in replayed] == [(second, 0), (second, 5)]
+
+
 def test_no_agent_online_gives_the_number_a_follow_up_and_the_hotline(gateway, rasa):
     opened = ask_for_person(gateway, "web-night")
     number = opened["custom"]["ticket"]["number"]
