@@ -1,1 +1,1 @@
-"""Speech for the channels: text-to-speech now, speech-to-text later."""
+"""Speech for the channels: text-to-speech (tts), and speech-to-text for voice input (audio, stt, service, routes)."""
