@@ -86,7 +86,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         # every channel's messages go through the handoff routing, which passes them to Rasa unless a
         # person is handling the conversation
         conversations.rasa = app.state.rasa
-        app.state.telegram = TelegramService(settings, conversations, tts)  # off without TELEGRAM_BOT_TOKEN
+        app.state.telegram = TelegramService(settings, conversations, tts,  # off without TELEGRAM_BOT_TOKEN
+                                             voice=app.state.voice)
         conversations.register_channel("telegram", app.state.telegram.push)
         await app.state.telegram.start()
         places = asyncio.create_task(conversations.announce_places_forever())

@@ -4,8 +4,10 @@ Handlers get the Conversation from the dispatcher's workflow data (`dispatcher["
 """
 
 import asyncio
+import html
 import logging
 import time
+from dataclasses import replace
 from typing import Optional
 
 from aiogram import Bot, F, Router
@@ -20,6 +22,9 @@ from channels.telegram.audio import AudioConversionError, ogg_duration, to_ogg_o
 from channels.telegram.render import PayloadKeys, TelegramMessage, render_replies, spoken_text
 from channels.telegram.state import UserState, UserStates
 from channels.telegram.texts import (GREETING_PROMPT, HELP, KEYBOARD, KEYBOARD_ACTIONS, language_of, message)
+from channels.voice.audio import AudioError, DecoderUnavailable
+from channels.voice.service import VoiceInput, not_set_up
+from channels.voice.stt import EngineNotConfigured, RecognitionFailed
 from channels.voice.tts import EngineFailed, SpeechError, TextToSpeech
 
 log = logging.getLogger("govbot.telegram")
@@ -68,8 +73,9 @@ class Conversation:
     """One user's turn: the text to Rasa, the replies rendered and sent back, spoken when the modes say so."""
 
     def __init__(self, rasa: RasaClient, tts: Optional[TextToSpeech], keys: Optional[PayloadKeys] = None,
-                 states: Optional[UserStates] = None, max_chars: int = 2000, tts_timeout: float = 60.0) -> None:
-        self.rasa, self.tts = rasa, tts
+                 states: Optional[UserStates] = None, max_chars: int = 2000, tts_timeout: float = 60.0,
+                 voice: Optional[VoiceInput] = None) -> None:
+        self.rasa, self.tts, self.voice = rasa, tts, voice
         self.keys = keys or PayloadKeys()
         self.states = states or UserStates()
         self.max_chars, self.tts_timeout = max_chars, tts_timeout
@@ -138,6 +144,13 @@ class Conversation:
         await bot.send_voice(chat_id, BufferedInputFile(ogg, filename="answer.ogg"), duration=ogg_duration(ogg))
         log.info("telegram_voice", extra={"fields": {"engine": speech.engine, "bytes": len(ogg),
                                                      "ms": round((time.perf_counter() - started) * 1000, 1)}})
+
+    async def say_not_set_up(self, bot: Bot, chat_id: int, user: User, language: str) -> None:
+        """Voice input in this language is not set up here: said in words and as a voice message."""
+        reply = not_set_up(language)
+        await bot.send_message(chat_id, html.escape(reply.message))
+        state = replace(self.states.get(user.id), language=reply.speech_language)
+        await self.speak(bot, chat_id, [BotMessage(text=reply.speech)], state)
 
     async def command(self, bot: Bot, chat_id: int, user: User, action: str, argument: str = "") -> None:
         """A channel command (help, large, voice, human, lang) turned into its Rasa payload."""
@@ -225,9 +238,33 @@ async def on_text(event: Message, bot: Bot, conversation: Conversation) -> None:
     await conversation.turn(bot, event.chat.id, event.from_user, text)
 
 
-async def on_voice_note(event: Message, conversation: Conversation) -> None:
-    """Voice notes are not transcribed yet: say so."""
-    await event.answer(message("no_voice_input", conversation.language(event.from_user)))
+async def on_voice_note(event: Message, bot: Bot, conversation: Conversation) -> None:
+    """A voice note: recognised, "I heard: …" sent back, then answered like typed text (asked first when unsure)."""
+    user, chat_id = event.from_user, event.chat.id
+    language = conversation.language(user)
+    voice = conversation.voice
+    if voice is None or not voice.supports(language):
+        await conversation.say_not_set_up(bot, chat_id, user, language)
+        return
+    downloaded = await bot.download(event.voice.file_id)
+    try:
+        transcript = await voice.handle(downloaded.read() if downloaded else b"", language)
+    except AudioError as error:
+        await event.answer(message("voice_bad_audio", language, reason=html.escape(str(error))))
+        return
+    except EngineNotConfigured:
+        await conversation.say_not_set_up(bot, chat_id, user, language)
+        return
+    except (DecoderUnavailable, RecognitionFailed) as error:
+        log.error("telegram_stt_failed", extra={"fields": {"reason": f"{type(error).__name__}: {error}"}})
+        await event.answer(message("voice_unavailable", language))
+        return
+    await event.answer(message("heard", language, text=html.escape(transcript.text)))
+    if voice.needs_confirmation(transcript):
+        state = conversation.states.get(user.id)
+        await conversation.deliver(bot, chat_id, [voice.confirmation(transcript, language)], state, state)
+        return
+    await conversation.turn(bot, chat_id, user, transcript.text)
 
 
 async def on_other(event: Message, conversation: Conversation) -> None:

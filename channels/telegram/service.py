@@ -26,6 +26,7 @@ from channels.rasa_client import RasaClient
 from channels.telegram.bot import Conversation, build_routers
 from channels.telegram.retry import RetryRequests
 from channels.telegram.texts import COMMANDS
+from channels.voice.service import VoiceInput
 from channels.voice.tts import TextToSpeech
 from govbot.settings import Settings
 
@@ -41,9 +42,10 @@ class TelegramService:
     """The bot's life cycle: `start()` returns at once (the work goes on in a task), `stop()` ends it."""
 
     def __init__(self, settings: Settings, rasa: RasaClient, tts: Optional[TextToSpeech],
-                 polling_timeout: int = POLLING_TIMEOUT, start_backoff: tuple[float, float] = START_BACKOFF) -> None:
+                 polling_timeout: int = POLLING_TIMEOUT, start_backoff: tuple[float, float] = START_BACKOFF,
+                 voice: Optional[VoiceInput] = None) -> None:
         self.settings = settings
-        self.conversation = Conversation(rasa, tts, max_chars=settings.max_message_chars)
+        self.conversation = Conversation(rasa, tts, max_chars=settings.max_message_chars, voice=voice)
         self.polling_timeout, self.start_backoff = polling_timeout, start_backoff
         self.status = "off"  # off, starting, polling, webhook, rejected, stopped
         self.bot: Optional[Bot] = None

@@ -40,8 +40,11 @@ MESSAGES = {
     "too_long": {"zh": "消息太长了，请缩短到{limit}字以内。",
                  "en": "That message is too long; please keep it under {limit} characters."},
     "expired": {"zh": "这个按钮已过期，请重新提问。", "en": "This button has expired; please ask again."},
-    "no_voice_input": {"zh": "暂时还听不懂语音消息，请打字提问。",
-                       "en": "I cannot listen to voice messages yet; please type your question."},
+    "heard": {"zh": "我听到：{text}", "en": "I heard: {text}"},
+    "voice_bad_audio": {"zh": "这条语音听不清（{reason}），请再说一遍，或打字提问。",
+                        "en": "I could not use that voice message ({reason}); please say it again, or type."},
+    "voice_unavailable": {"zh": "语音识别暂时不可用，请打字提问，或拨打12345。",
+                          "en": "Speech recognition is not available right now; please type, or call 12345."},
     "unsupported": {"zh": "请用文字提问。", "en": "Please type your question."},
     "keyboard_on": {"zh": "下方按钮可以直接点。", "en": "You can tap the buttons below."},
 }

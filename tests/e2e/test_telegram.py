@@ -130,3 +130,36 @@ def test_a_429_from_the_server_is_retried(stack, standin):
     assert answer.text.startswith("<b>普通护照首次申请</b>")
     calls = standin.calls("sendMessage")[started:]
     assert calls[0][2] == 429 and calls[1][2] == 200 and calls[1][1] - calls[0][1] >= 1.9
+
+
+def spoken_ogg(text: str, tmp_path) -> bytes:  # type: ignore[no-untyped-def]
+    """An OGG/Opus voice note of the text, as Telegram's apps record them (espeak-ng, then ffmpeg)."""
+    import subprocess
+
+    wav, ogg = tmp_path / "note.wav", tmp_path / "note.ogg"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav), text], check=True)
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-ac", "1", "-ar", "48000",
+                    "-c:a", "libopus", "-b:a", "24k", str(ogg)], check=True)
+    return ogg.read_bytes()
+
+
+def test_an_english_voice_note_is_heard_answered_and_in_voice_mode_answered_by_voice(stack, standin, tmp_path):
+    user = 507
+    say(standin, user, "/start", count=2, method="sendMessage", language_code="en")  # greeted in English
+    say(standin, user, "/voice", method="sendMessage", language_code="en")  # voice mode on
+    before_text, before_voice = len(standin.sent(user, "sendMessage")), len(standin.sent(user, "sendVoice"))
+    standin.send_voice_note(spoken_ogg("How do I apply for a passport?", tmp_path), user, "en")
+    heard, answer = standin.wait_sent(user, 2, "sendMessage", before_text, timeout=120)
+    assert heard.text.startswith("I heard: ") and "passport" in heard.text.lower()
+    assert "passport" in answer.text.lower() and "<b>Steps:</b>" in answer.text
+    [voice] = standin.wait_sent(user, 1, "sendVoice", before_voice, timeout=60)
+    assert voice.voice.startswith(b"OggS")
+
+
+def test_a_chinese_voice_note_gets_the_honest_answer_when_chinese_is_not_set_up(stack, standin, tmp_path):
+    user = 508
+    before = len(standin.sent(user, "sendMessage"))
+    standin.send_voice_note(spoken_ogg("ni hao", tmp_path), user, "zh-hans")
+    [said] = standin.wait_sent(user, 1, "sendMessage", before, timeout=60)
+    assert "中文语音输入暂未开通" in said.text and "12345" in said.text
+    standin.wait_for(lambda: standin.sent(user, "sendVoice"), timeout=60)  # said aloud as well

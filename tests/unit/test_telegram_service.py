@@ -313,11 +313,13 @@ async def test_the_standin_serves_files_like_telegram(standin):
         await session.close()
 
 
-async def test_a_voice_note_gets_a_polite_answer(standin, rasa, tmp_path):
+async def test_without_speech_recognition_a_voice_note_gets_the_honest_answer(standin, rasa, tmp_path):
     async with running(standin, rasa.url, tmp_path):
         standin.send_voice_note(b"OggS", USER)
-        [sent] = await asyncio.to_thread(standin.wait_sent, USER, 1)
-    assert "打字" in sent.text and not rasa.received
+        [sent] = await asyncio.to_thread(standin.wait_sent, USER, 1, "sendMessage")
+        [spoken] = await asyncio.to_thread(standin.wait_sent, USER, 1, "sendVoice")
+    assert "语音输入暂未开通" in sent.text and "打字" in sent.text and not rasa.received
+    assert spoken.voice[:4] == b"OggS"
 
 
 def test_json_shapes_of_errors():
