@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.e2e.browser
 
-from channels.gateway import handoff_database_url
+from govbot.database import database_url_in
 from channels.handoff.store import HandoffError, TicketStore
 from govbot.settings import Settings
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    store = TicketStore(handoff_database_url(Settings.from_env()))
+    store = TicketStore(database_url_in(Settings.from_env().var_dir))
     try:
         store.add_agent(AGENT, PASSWORD, "测速客服")
     except HandoffError as error:

@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import os
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,6 +27,7 @@ from channels.voice.routes import MULTIPART_OVERHEAD, PATH as VOICE_PATH, voice_
 from channels.voice.service import VoiceInput
 from channels.voice.tts import EngineFailed, SpeechError, default_tts
 from govbot import __version__
+from govbot.database import database_url_in
 from govbot.log import configure_logging
 from govbot.settings import Settings
 
@@ -70,11 +70,6 @@ def _describe_validation_error(error: RequestValidationError) -> tuple[str, str]
     return f"invalid_{field or 'request'}", f"{field}: {message}" if field else message
 
 
-def handoff_database_url(settings: Settings) -> str:
-    """GOVBOT_DATABASE_URL, else the SQLite file govbot.db in the settings' var folder."""
-    return os.environ.get("GOVBOT_DATABASE_URL", "").strip() or f"sqlite:///{settings.var_dir / 'govbot.db'}"
-
-
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """Build the gateway application for the given settings (default: from the environment)."""
     settings = settings or Settings.from_env()
@@ -98,7 +93,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             await app.state.telegram.stop()
             await app.state.rasa.close()
 
-    conversations = Conversations(None, TicketStore(handoff_database_url(settings)), Hub(), HandoffConfig.from_env())
+    conversations = Conversations(None, TicketStore(database_url_in(settings.var_dir)), Hub(), HandoffConfig.from_env())
 
     # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json stays.
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan,

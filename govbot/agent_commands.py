@@ -8,10 +8,10 @@ from govbot.settings import Settings
 
 
 def _store():  # type: ignore[no-untyped-def]
-    from channels.gateway import handoff_database_url
+    from govbot.database import database_url_in
     from channels.handoff.store import TicketStore
 
-    return TicketStore(handoff_database_url(Settings.from_env()))
+    return TicketStore(database_url_in(Settings.from_env().var_dir))
 
 
 def _password(args: argparse.Namespace) -> str:

@@ -17,6 +17,11 @@ def database_url() -> str:
     return f"sqlite:///{var_dir.resolve() / 'govbot.db'}"
 
 
+def database_url_in(var_dir: Path) -> str:
+    """GOVBOT_DATABASE_URL, else the SQLite file govbot.db in the given var folder."""
+    return os.environ.get("GOVBOT_DATABASE_URL", "").strip() or f"sqlite:///{Path(var_dir).resolve() / 'govbot.db'}"
+
+
 def open_engine(url: str) -> Engine:
     """An engine for the URL; SQLite files get their folder created, WAL journaling and a busy timeout."""
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":

@@ -93,6 +93,8 @@ class Desk:
         ticket = await run_in_threadpool(self.store.ticket, number)
         if ticket.status == "closed":
             raise HandoffError("ticket_closed", f"ticket {number} is closed")
+        if ticket.status != "assigned" or ticket.agent != agent:  # like any other action: claim or take over first
+            raise HandoffError("not_your_ticket", f"ticket {number} is not yours; claim or take it over first")
         message = await run_in_threadpool(self.store.add_message, number, "note", words.strip(), agent)
         self._changed(ticket, "message")
         return message.id

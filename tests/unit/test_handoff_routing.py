@@ -313,6 +313,7 @@ def test_an_agent_cannot_act_on_another_agents_ticket_without_taking_it_over(gat
         "close": bob.post(f"/api/agent/tickets/{number}/close", json={"resolution": "done"}),
         "release": bob.post(f"/api/agent/tickets/{number}/release"),
         "forward": bob.post(f"/api/agent/tickets/{number}/forward", json={"to": "bob"}),
+        "note": bob.post(f"/api/agent/tickets/{number}/note", json={"text": "mine now"}),
     }
     for action, response in refused.items():
         assert response.status_code == 409, (action, response.text)
