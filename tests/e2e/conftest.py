@@ -5,9 +5,10 @@ from typing import Any, Iterator
 import pytest
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
-    """One Playwright driver for the whole run (its sync API allows only one at a time)."""
+    """One Playwright driver per test module (its sync API allows only one at a time). Not for the whole
+    session: while it runs, its event loop is the thread's, and later asyncio tests could not start theirs."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as driver:
