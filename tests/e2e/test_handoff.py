@@ -266,3 +266,43 @@ def test_gateway_restart_mid_ticket_loses_nothing(browser, stack, tmp_path):
     finally:
         context.close()
         gateway.stop()
+
+
+def test_the_console_works_from_the_keyboard(browser, stack):
+    reply = httpx.post(f"{stack.url}/api/chat", json={"sender": "e2e-keys", "text": "/ask_person"}, timeout=30)
+    number = next(m["custom"]["ticket"]["number"] for m in reply.json()["messages"]
+                  if (m.get("custom") or {}).get("ticket"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(stack.url + "/agent")
+        page.wait_for_selector("#login:not([hidden])")
+        assert page.evaluate("document.activeElement.id") == "username"  # the login form takes the focus
+        page.keyboard.type("li")
+        page.keyboard.press("Tab")
+        page.keyboard.type(AGENTS["li"][1])
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"#queue >> text={number}")
+
+        def tab_to(label: str) -> None:
+            for _ in range(60):
+                page.keyboard.press("Tab")
+                if page.evaluate("document.activeElement.getAttribute('aria-label') || "
+                                 "document.activeElement.textContent.trim()") == label:
+                    ring = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+                    assert ring != "none", f"{label}: no visible focus ring"
+                    return
+            pytest.fail(f"{label!r} is not reachable by keyboard")
+
+        tab_to(f"打开工单 Open ticket {number}")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#ticket:not([hidden])")
+        tab_to("认领 Claim")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#reply-form:not([hidden])")
+        assert page.evaluate("document.activeElement.id") == "reply"  # claiming puts the cursor in the reply
+        page.keyboard.type("键盘回复")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#transcript >> text=键盘回复")
+    finally:
+        context.close()
