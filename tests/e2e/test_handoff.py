@@ -300,7 +300,7 @@ def test_the_console_works_from_the_keyboard(browser, stack):
         tab_to("认领 Claim")
         page.keyboard.press("Enter")
         page.wait_for_selector("#reply-form:not([hidden])")
-        assert page.evaluate("document.activeElement.id") == "reply"  # claiming puts the cursor in the reply
+        page.wait_for_function("document.activeElement.id === 'reply'")  # claiming puts the cursor in the reply
         page.keyboard.type("键盘回复")
         page.keyboard.press("Enter")
         page.wait_for_selector("#transcript >> text=键盘回复")

@@ -2,7 +2,8 @@
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 10000; // waiting times and SLA timers move even when nothing else happens
 
-const state = { me: null, current: null, shownMessages: new Set(), events: null, timer: null };
+const state = { me: null, current: null, shownMessages: new Set(), events: null, timer: null, ticketRequests: 0,
+  focusReply: false };
 
 const AUTHOR = { citizen: "市民 Citizen", bot: "智能助手 Bot", agent: "客服 Agent", system: "系统 System",
   note: "内部备注 Note" };
@@ -164,7 +165,9 @@ async function refreshMetrics() {
 // --- one ticket ----------------------------------------------------------------------------------------------
 
 async function openTicket(number, focus) {
+  const asked = ++state.ticketRequests; // a live update and an action can ask at once: the latest answer wins
   const { status, body } = await api("GET", `/api/agent/tickets/${encodeURIComponent(number)}`);
+  if (asked !== state.ticketRequests) return;
   if (status !== 200 || !body) {
     notice((body && body.error && body.error.message) || "打不开工单 / Cannot open the ticket");
     return;
@@ -199,6 +202,10 @@ async function openTicket(number, focus) {
   document.querySelector('label[for="forward-to"]').hidden = !mine;
   $("reply-form").hidden = !mine;
   $("close-form").hidden = !mine;
+  if (mine && state.focusReply) {
+    state.focusReply = false;
+    $("reply").focus();
+  }
   for (const message of body.messages) {
     if (state.shownMessages.has(message.id)) continue;
     state.shownMessages.add(message.id);
@@ -231,7 +238,10 @@ async function act(path, body, done) {
   return true;
 }
 
-$("claim").addEventListener("click", () => act("claim", null, "已认领 Claimed").then((ok) => ok && $("reply").focus()));
+$("claim").addEventListener("click", () => {
+  state.focusReply = true; // once the ticket shows as ours, the cursor goes to the reply box
+  act("claim", null, "已认领 Claimed").then((ok) => { if (!ok) state.focusReply = false; });
+});
 $("take-over").addEventListener("click", () => act("take_over", null, "已接管 Taken over"));
 $("release").addEventListener("click", () => act("release", null, "已放回队列 Released"));
 $("forward").addEventListener("click", () => {
