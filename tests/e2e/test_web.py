@@ -111,12 +111,14 @@ def test_large_text_scales_the_page_and_is_remembered(open_page):
     normal = {"text": font_px(page, f"{BOT_MESSAGES} .text"), "button": font_px(page, f"{BOT_MESSAGES} button"),
               "input": font_px(page, "#text")}
     assert normal["text"] >= 18
+    assert page.locator("#composer-hint").is_visible()  # "press Enter to send", dropped in large text for room
     line_height = page.eval_on_selector(f"{BOT_MESSAGES} .text", "e => parseFloat(getComputedStyle(e).lineHeight)")
     assert line_height >= 1.3 * normal["text"]
     before = page.locator(BOT_MESSAGES).count()
     page.click("#large-toggle")
     assert "大字" in reply_after(page, before)
     assert page.get_attribute("#large-toggle", "aria-pressed") == "true"
+    assert page.locator("#composer-hint").is_hidden()
     large = {"text": font_px(page, f"{BOT_MESSAGES} .text"), "button": font_px(page, f"{BOT_MESSAGES} button"),
              "input": font_px(page, "#text")}
     assert all(large[key] >= 1.5 * normal[key] for key in normal) and large["text"] >= 30
@@ -327,51 +329,54 @@ def record(page, seconds: float) -> None:  # type: ignore[no-untyped-def]
     page.wait_for_timeout(int(seconds * 1000))
 
 
-def test_speaking_a_question_on_the_page_gets_the_answer(mic_browser, stack):
-    context = mic_browser.new_context(locale="en-US", permissions=["microphone"])
-    try:
-        page = context.new_page()
-        page.goto(stack.url + "/")
-        record(page, 2.2)
-        assert page.eval_on_selector("#level-bar", "e => parseFloat(e.style.width)") > 0  # the level shows
-        page.get_by_role("button", name="Done, send").click()
-        answer = reply_after(page, 0)
-        heard = page.locator("#log .msg.user").last.inner_text()
-        assert "I heard:" in heard and "passport" in heard.lower()
-        assert "passport" in answer.lower() and "Steps" in answer
-    finally:
+@pytest.fixture
+def open_mic_page(mic_browser, stack):  # type: ignore[no-untyped-def]
+    """open_mic_page(locale): a fresh page (not yet loaded) in the browser with the spoken question as its microphone."""
+    contexts = []
+
+    def opened(locale: str):  # type: ignore[no-untyped-def]
+        context = mic_browser.new_context(locale=locale, permissions=["microphone"])
+        contexts.append(context)
+        return context.new_page()
+
+    yield opened
+    for context in contexts:
         context.close()
 
 
-def test_chinese_voice_input_says_honestly_that_it_is_not_set_up(mic_browser, stack):
-    context = mic_browser.new_context(locale="zh-CN", permissions=["microphone"])
-    try:
-        page = context.new_page()
-        page.goto(stack.url + "/")
-        record(page, 1.0)
-        page.get_by_role("button", name="说完了，发送").click()
-        said = reply_after(page, 0)
-        assert "中文语音输入暂未开通" in said and "12345" in said
-        # ...and says it aloud too
-        page.wait_for_function("""() => { const a = document.querySelector('#log .msg.bot audio.speech');
-            return a && a.readyState >= 2 && a.duration > 0.5; }""", timeout=30_000)
-    finally:
-        context.close()
+def test_speaking_a_question_on_the_page_gets_the_answer(open_mic_page, stack):
+    page = open_mic_page("en-US")
+    page.goto(stack.url + "/")
+    record(page, 2.2)
+    assert page.eval_on_selector("#level-bar", "e => parseFloat(e.style.width)") > 0  # the level shows
+    page.get_by_role("button", name="Done, send").click()
+    answer = reply_after(page, 0)
+    heard = page.locator("#log .msg.user").last.inner_text()
+    assert "I heard:" in heard and "passport" in heard.lower()
+    assert "passport" in answer.lower() and "Steps" in answer
 
 
-def test_a_recording_can_be_cancelled(mic_browser, stack):
-    context = mic_browser.new_context(locale="en-US", permissions=["microphone"])
-    try:
-        page = context.new_page()
-        voice_requests = []
-        page.on("request", lambda request: voice_requests.append(request.url)
-                if request.url.endswith("/api/voice") else None)
-        page.goto(stack.url + "/")
-        record(page, 1.0)
-        page.keyboard.press("Escape")
-        page.wait_for_selector("#recording", state="hidden")
-        page.wait_for_timeout(1000)
-        assert voice_requests == [] and page.locator("#log .msg").count() == 0
-        assert page.get_attribute("#mic", "aria-pressed") == "false"
-    finally:
-        context.close()
+def test_chinese_voice_input_says_honestly_that_it_is_not_set_up(open_mic_page, stack):
+    page = open_mic_page("zh-CN")
+    page.goto(stack.url + "/")
+    record(page, 1.0)
+    page.get_by_role("button", name="说完了，发送").click()
+    said = reply_after(page, 0)
+    assert "中文语音输入暂未开通" in said and "12345" in said
+    # ...and says it aloud too
+    page.wait_for_function("""() => { const a = document.querySelector('#log .msg.bot audio.speech');
+        return a && a.readyState >= 2 && a.duration > 0.5; }""", timeout=30_000)
+
+
+def test_a_recording_can_be_cancelled(open_mic_page, stack):
+    page = open_mic_page("en-US")
+    voice_requests = []
+    page.on("request", lambda request: voice_requests.append(request.url)
+            if request.url.endswith("/api/voice") else None)
+    page.goto(stack.url + "/")
+    record(page, 1.0)
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#recording", state="hidden")
+    page.wait_for_timeout(1000)
+    assert voice_requests == [] and page.locator("#log .msg").count() == 0
+    assert page.get_attribute("#mic", "aria-pressed") == "false"
