@@ -13,3 +13,12 @@ def playwright() -> Iterator[Any]:
 
     with sync_playwright() as driver:
         yield driver
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[Any]:
+    """A stand-in Telegram Bot API server on loopback (tests/telegram_standin.py) for the module."""
+    from tests.telegram_standin import TelegramStandIn
+
+    with TelegramStandIn() as server:
+        yield server

@@ -11,18 +11,11 @@ import pytest
 from channels.handoff.store import TicketStore
 from tests.e2e.browser import audit, browser_fixture
 from tests.e2e.stack import Gateway, Stack
-from tests.telegram_standin import TelegramStandIn
 
 pytestmark = pytest.mark.slow
 
 browser = browser_fixture()
 AGENTS = {"wang": ("小王", "wang-password-1"), "li": ("小李", "li-password-22")}
-
-
-@pytest.fixture(scope="module")
-def standin():
-    with TelegramStandIn() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

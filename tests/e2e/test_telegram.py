@@ -34,12 +34,6 @@ def knowledge_dir():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def standin():
-    with TelegramStandIn() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def stack(standin, tmp_path_factory):  # type: ignore[no-untyped-def]
     env = {"TELEGRAM_BOT_TOKEN": standin.token, "GOVBOT_TELEGRAM_API_URL": standin.base_url,
            "GOVBOT_KB_DIR": str(knowledge_dir()), "GOVBOT_TTS_GTTS": "0"}  # espeak-ng: offline and quick
