@@ -15,17 +15,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.e2e.browser
 
-from govbot.database import database_url_in
 from channels.handoff.store import HandoffError, TicketStore
+from govbot.database import database_url_in
 from govbot.settings import Settings
+from knowledge.evaluate import percentile
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
 
 AGENT, PASSWORD = "bench_agent", "bench-agent-password"
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:

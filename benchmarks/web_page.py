@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.e2e
 
 from channels.voice.tts import EngineFailed, EspeakEngine, GttsEngine, TextToSpeech
 from govbot.settings import PROJECT_ROOT
+from knowledge.evaluate import percentile
 from tests.e2e.browser import CHROMIUM_ARGS, audit, chromium_path
 
 SHOTS = PROJECT_ROOT / "docs" / "web"
@@ -27,10 +28,6 @@ SENTENCES = {
     "en": "Please bring your ID card and household register to the police station; it takes about {n} working days.",
 }
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def wait_for_reply(page, before: int) -> None:  # type: ignore[no-untyped-def]

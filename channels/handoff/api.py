@@ -197,12 +197,12 @@ def handoff_router(desk: Desk) -> APIRouter:
                 agents = await run_in_threadpool(store.agents) if missed else []
                 names = {a.username: a.display_name for a in agents}
                 last_id = start
+                last_system = {t.id: m.id for t, m in missed if m.author == "system"}  # ids ascend: the last wins
                 for ticket, message in missed:
                     buttons = None
                     # the rating buttons go with the closing message of an agent-closed, unrated ticket
                     if message.author == "system" and ticket.status == "closed" and ticket.closed_by == "agent" \
-                            and ticket.citizen_rating is None \
-                            and message.id == max(m.id for t, m in missed if t.id == ticket.id and m.author == "system"):
+                            and ticket.citizen_rating is None and message.id == last_system[ticket.id]:
                         buttons = rating_buttons(ticket.language, ticket.number)
                     # citizens see agents' display names, as in the live events (Conversations.deliver)
                     shown = replace(message, agent=names.get(message.agent or "", message.agent))
