@@ -1,3 +1,5 @@
-"""govbot: an accessible, multi-channel e-government assistant (Rasa 3.6 core)."""
+"""govbot: the command line on top of an accessible, multi-channel e-government assistant (Rasa 3.6 core)."""
 
-__version__ = "0.1.0"
+from core import __version__
+
+__all__ = ["__version__"]

@@ -1,25 +1,15 @@
-"""The application database (ratings now; handoff tickets later): SQLite under var/ unless configured."""
+"""The application database (ratings, handoff tickets and agents): SQLite under var/ unless configured."""
 
-import os
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 
-from govbot.settings import PROJECT_ROOT
+from core.settings import Settings
 
 
-def database_url() -> str:
-    """GOVBOT_DATABASE_URL, else a SQLite file govbot.db in GOVBOT_VAR_DIR (default var/)."""
-    configured = os.environ.get("GOVBOT_DATABASE_URL", "").strip()
-    if configured:
-        return configured
-    var_dir = Path(os.environ.get("GOVBOT_VAR_DIR") or PROJECT_ROOT / "var")
-    return f"sqlite:///{var_dir.resolve() / 'govbot.db'}"
-
-
-def database_url_in(var_dir: Path) -> str:
-    """GOVBOT_DATABASE_URL, else the SQLite file govbot.db in the given var folder."""
-    return os.environ.get("GOVBOT_DATABASE_URL", "").strip() or f"sqlite:///{Path(var_dir).resolve() / 'govbot.db'}"
+def database_url(settings: Settings) -> str:
+    """The effective database URL: GOVBOT_DATABASE_URL, else the SQLite file govbot.db in the var folder."""
+    return settings.database_url or f"sqlite:///{settings.var_dir / 'govbot.db'}"
 
 
 def open_engine(url: str) -> Engine:

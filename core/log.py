@@ -56,3 +56,5 @@ def configure_logging(level: str = "INFO") -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # faiss announces at INFO which CPU build it loaded, on every start.
     logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+    # alembic announces its plugins and migration context at INFO on every upgrade; core.schema logs what it did.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

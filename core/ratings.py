@@ -7,8 +7,9 @@ from typing import Optional
 from sqlalchemy import DateTime, Integer, String, Text, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from govbot.database import database_url, open_engine
-from govbot.log import redact
+from core.database import open_engine
+from core.log import redact
+from core.schema import upgrade_schema
 
 # The five levels, from best to worst, with their names in Chinese and English.
 LEVELS: dict[int, tuple[str, str]] = {
@@ -19,7 +20,7 @@ LEVELS: dict[int, tuple[str, str]] = {
     1: ("非常不满意", "very dissatisfied"),
 }
 GOOD_LEVEL, BAD_LEVEL = 4, 2  # what a quick 👍 / 👎 means on the scale
-# Ratings at or below this level are bad ones: the bot then offers a person.
+# The lowest level that is not a bad rating: below it (不满意, 非常不满意) the bot offers a person.
 WORST_GOOD_ENOUGH = 3
 
 
@@ -73,9 +74,9 @@ class Rating:
 class RatingStore:
     """Ratings in the application database (one transaction per rating)."""
 
-    def __init__(self, url: Optional[str] = None) -> None:
-        self.engine = open_engine(url or database_url())
-        _Base.metadata.create_all(self.engine)
+    def __init__(self, url: str) -> None:
+        self.engine = open_engine(url)
+        upgrade_schema(self.engine)  # the table comes from core/migrations (revision 0001), like every other
 
     def add(self, rating: Rating) -> int:
         """Store the rating (the question with personal numbers masked); return its id."""

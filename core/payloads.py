@@ -1,0 +1,57 @@
+"""The button and command payloads that channels send to the bot: one vocabulary for every channel.
+
+A payload is what Rasa reads as an intent with entities: `/intent` or `/intent{"entity": "value"}`.
+The web page has the same vocabulary in `channels/web/static/payloads.js`; a test keeps the two equal.
+"""
+
+import json
+from typing import Optional
+
+ASK_PERSON = "/ask_person"
+CANCEL_HANDOFF = "/cancel_handoff"
+AFFIRM = "/affirm"
+DENY = "/deny"
+RATE_GOOD = "/rate_good"
+RATE_BAD = "/rate_bad"
+RATE_TICKET = "/rate_ticket"
+CHOOSE_ITEM = "/choose_item"
+SWITCH_LANGUAGE = "/switch_language"
+MODES = ("large_text", "voice")
+
+
+def with_entities(intent_payload: str, **entities: str) -> str:
+    """`/intent{"name": "value", ...}`: a payload carrying entities (JSON, as Rasa parses it)."""
+    return intent_payload + json.dumps(entities, ensure_ascii=False)
+
+
+def mode(name: str, on: bool) -> str:
+    """The payload that turns a mode ("large_text" or "voice") on or off: `/large_text_on`."""
+    if name not in MODES:
+        raise ValueError(f"unknown mode {name!r}")
+    return f"/{name}_{'on' if on else 'off'}"
+
+
+def switch_language(target: str) -> str:
+    """The payload that switches the conversation's language to "zh" or "en"."""
+    return with_entities(SWITCH_LANGUAGE, target_language=target)
+
+
+def choose_item(item_id: str) -> str:
+    """The payload of a button that picks one of the offered service items."""
+    return with_entities(CHOOSE_ITEM, item_id=item_id)
+
+
+def rate_ticket(number: str, level: int) -> str:
+    """The payload of a button that rates the help on a closed handoff ticket (level 1-5)."""
+    return with_entities(RATE_TICKET, ticket=number, rating=str(level))
+
+
+def parse_rate_ticket(payload: str) -> Optional[tuple[str, int]]:
+    """(ticket number, level) from a rate_ticket payload, else None."""
+    if not payload.startswith(RATE_TICKET):
+        return None
+    try:
+        body = json.loads(payload.removeprefix(RATE_TICKET))
+        return str(body["ticket"]), int(body["rating"])
+    except (ValueError, KeyError, TypeError):
+        return None

