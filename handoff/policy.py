@@ -4,7 +4,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -44,7 +44,7 @@ class TicketTimes:
     closed_at: Optional[datetime]
 
 
-def sla_states(times: TicketTimes, targets: SlaTargets, now: datetime) -> dict[str, dict]:
+def sla_states(times: TicketTimes, targets: SlaTargets, now: datetime) -> dict[str, dict[str, Any]]:
     """The three SLA timers of a ticket: {"first_response"|"next_response"|"resolution": {state, elapsed, target}}."""
     end = times.closed_at or now
     first_done = times.first_response_at is not None

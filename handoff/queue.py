@@ -5,27 +5,34 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from channels.handoff.policy import SlaTargets, TicketTimes, priority, seconds, sla_states
-from channels.handoff.store import Ticket
+from core.stats import percentile
+from handoff.policy import SlaTargets, TicketTimes, priority, seconds, sla_states
+from handoff.records import Ticket
+from handoff.views import TicketSummary
 
 
 @dataclass(frozen=True)
 class QueueEntry:
+    """An open ticket with its priority, place and SLA timers at one moment."""
+
     ticket: Ticket
     priority: int
     position: Optional[int]  # 1 = next to be picked up; None once an agent has it
     waited: float  # seconds since the ticket was opened
-    sla: dict[str, dict]
+    sla: dict[str, dict[str, Any]]
+
+    def summary(self) -> TicketSummary:
+        """The entry as agents' consoles show it."""
+        return TicketSummary.of_ticket(self.ticket, {"waited": round(self.waited), "priority": self.priority,
+                                                     "position": self.position, "sla": self.sla})
 
     def as_dict(self) -> dict[str, Any]:
-        t = self.ticket
-        return {"number": t.number, "status": t.status, "agent": t.agent, "channel": t.channel,
-                "language": t.language, "elderly": t.elderly, "reason": t.reason, "item": t.item,
-                "created_at": t.created_at.isoformat(), "waited": round(self.waited), "priority": self.priority,
-                "position": self.position, "sla": self.sla}
+        """The entry as JSON-ready data."""
+        return self.summary().model_dump()
 
 
 def times_of(ticket: Ticket) -> TicketTimes:
+    """The moments the ticket's SLA timers are measured from."""
     return TicketTimes(ticket.created_at, ticket.first_response_at, ticket.last_citizen_at, ticket.last_agent_at,
                        ticket.closed_at)
 
@@ -42,21 +49,21 @@ def build_queue(tickets: list[Ticket], targets: SlaTargets, now: datetime) -> li
     return placed + assigned
 
 
+def entry_of(queue: list[QueueEntry], number: str) -> Optional[QueueEntry]:
+    """The queue's entry of that ticket, if it is in the queue."""
+    return next((entry for entry in queue if entry.ticket.number == number), None)
+
+
 def position_in(queue: list[QueueEntry], number: str) -> Optional[int]:
-    return next((entry.position for entry in queue if entry.ticket.number == number), None)
-
-
-def _percentile(values: list[float], share: float) -> Optional[float]:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))])
+    """The ticket's place among the waiting ones (None once an agent has it, or when it is closed)."""
+    entry = entry_of(queue, number)
+    return entry.position if entry else None
 
 
 def metrics(tickets: list[Ticket], targets: SlaTargets, now: datetime) -> dict[str, Any]:
     """Tickets answered within the first-response target, abandonment, and the wait until an agent took them."""
     answered = [t for t in tickets if t.first_response_at is not None]
-    within = [t for t in answered if seconds(t.created_at, t.first_response_at) <= targets.first_response]
+    within = [t for t in answered if seconds(t.created_at, t.first_response_at or now) <= targets.first_response]
     abandoned = [t for t in tickets if t.closed_by == "citizen" and t.first_response_at is None]
     waits = [seconds(t.created_at, t.claimed_at or t.closed_at or now) for t in tickets
              if t.claimed_at or t.status == "waiting"]
@@ -70,6 +77,6 @@ def metrics(tickets: list[Ticket], targets: SlaTargets, now: datetime) -> dict[s
         "abandoned": len(abandoned),
         "abandonment": round(len(abandoned) / len(tickets), 3) if tickets else None,
         "wait_median": round(statistics.median(waits)) if waits else None,
-        "wait_p90": _percentile(waits, 0.9),
+        "wait_p90": round(percentile(waits, 0.9)) if waits else None,  # nearest rank, as the benchmarks
         "rating_mean": round(statistics.mean(ratings), 2) if ratings else None,
     }

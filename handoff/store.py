@@ -7,172 +7,51 @@ PostgreSQL: SELECT ... FOR UPDATE), so a take-over racing a close cannot both su
 index keeps a conversation to one open ticket.
 """
 
-import hashlib
-import hmac
 import logging
-import secrets
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterator, Optional
+from datetime import datetime, timedelta
+from typing import Callable, Iterator, Optional, Sequence
 
-from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channels.handoff.models import (AgentRow, AgentSessionRow, HandoffBase, TicketEventRow, TicketMessageRow,
-                                     TicketRow)
-from govbot.database import database_url, open_engine
-from govbot.log import redact
+from core.database import open_engine
+from core.log import redact
+from core.schema import upgrade_schema
+from handoff.models import AgentRow, AgentSessionRow, TicketEventRow, TicketMessageRow, TicketRow
+from handoff.passwords import check_password, hash_password, new_session_token, token_hash
+from handoff.records import (
+    Agent,
+    Event,
+    HandoffError,
+    Message,
+    Ticket,
+    TicketOpening,
+    Transcript,
+    as_utc,
+    aware,
+    utcnow,
+)
+
+__all__ = ["Agent", "Event", "HandoffError", "Message", "Ticket", "TicketOpening", "TicketStore", "Transcript",
+           "check_password", "hash_password"]
 
 log = logging.getLogger("govbot.handoff")
 
 OPEN = ("waiting", "assigned")
 CITIZEN_VISIBLE = ("agent", "system")
 SESSION_LIFETIME = timedelta(hours=12)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def aware(moment: Optional[datetime]) -> Optional[datetime]:
-    """SQLite gives naive datetimes back; all stored times are UTC."""
-    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
-
-
-class HandoffError(Exception):
-    """A ticket action that cannot be done; code is the API's error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass(frozen=True)
-class TicketOpening:
-    """What the bot's handoff payload and the channel know when a ticket is opened."""
-
-    sender_id: str
-    channel: str
-    language: str
-    reason: str
-    item: Optional[str] = None
-    large_text: bool = False
-    voice: bool = False
-
-
-@dataclass(frozen=True)
-class Ticket:
-    id: int
-    number: str
-    sender_id: str
-    channel: str
-    language: str
-    large_text: bool
-    voice: bool
-    reason: str
-    item: Optional[str]
-    status: str
-    agent: Optional[str]
-    created_at: datetime
-    claimed_at: Optional[datetime]
-    first_response_at: Optional[datetime]
-    last_citizen_at: Optional[datetime]
-    last_agent_at: Optional[datetime]
-    closed_at: Optional[datetime]
-    closed_by: Optional[str]
-    resolution: Optional[str]
-    citizen_rating: Optional[int]
-
-    @property
-    def elderly(self) -> bool:
-        return self.large_text or self.voice
-
-    @classmethod
-    def of(cls, row: TicketRow) -> "Ticket":
-        return cls(id=row.id, number=row.number or "", sender_id=row.sender_id, channel=row.channel,
-                   language=row.language, large_text=row.large_text, voice=row.voice, reason=row.reason,
-                   item=row.item, status=row.status, agent=row.agent, created_at=aware(row.created_at),
-                   claimed_at=aware(row.claimed_at), first_response_at=aware(row.first_response_at),
-                   last_citizen_at=aware(row.last_citizen_at), last_agent_at=aware(row.last_agent_at),
-                   closed_at=aware(row.closed_at), closed_by=row.closed_by, resolution=row.resolution,
-                   citizen_rating=row.citizen_rating)
-
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    ticket_id: int
-    author: str
-    agent: Optional[str]
-    text: str
-    created_at: datetime
-
-    @classmethod
-    def of(cls, row: TicketMessageRow) -> "Message":
-        return cls(row.id, row.ticket_id, row.author, row.agent, row.text, aware(row.created_at))
-
-
-@dataclass(frozen=True)
-class Event:
-    at: datetime
-    actor: str
-    action: str
-    detail: Optional[str]
-
-
-@dataclass(frozen=True)
-class Agent:
-    id: int
-    username: str
-    display_name: str
-    last_seen_at: Optional[datetime] = None
-
-
-@dataclass
-class Transcript:
-    ticket: Ticket
-    messages: list[Message] = field(default_factory=list)
-    events: list[Event] = field(default_factory=list)
-
-
-def hash_password(password: str, salt: Optional[bytes] = None) -> str:
-    """A salted scrypt hash, as "scrypt$n$r$p$salt$hash" (hex)."""
-    salt = salt or secrets.token_bytes(16)
-    n, r, p = 2 ** 14, 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
-    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-    return hmac.compare_digest(candidate.hex(), digest)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+History = Sequence[tuple[str, str, datetime]]  # (author, text, when) of the bot conversation before a ticket
 
 
 class TicketStore:
     """The handoff store. `clock` gives the current time (tests move it)."""
 
-    def __init__(self, url: Optional[str] = None, clock: Callable[[], datetime] = utcnow) -> None:
-        self.engine = open_engine(url or database_url())
+    def __init__(self, url: str, clock: Callable[[], datetime] = utcnow) -> None:
+        self.engine = open_engine(url)
         self.clock = clock
-        HandoffBase.metadata.create_all(self.engine)
-        for index in TicketRow.__table__.indexes:  # tables made before an index was added get it now
-            try:
-                index.create(self.engine, checkfirst=True)
-            except SQLAlchemyError as error:
-                log.warning("handoff_index_missing", extra={"fields": {"index": index.name,
-                                                                       "error": type(error).__name__}})
+        upgrade_schema(self.engine)  # the tables and indexes come from core/migrations
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
@@ -202,11 +81,13 @@ class TicketStore:
             raise HandoffError("agent_exists", f"an agent called {username!r} exists already") from None
 
     def agents(self) -> list[Agent]:
+        """Every agent, by username."""
         with Session(self.engine) as session:
             return [Agent(r.id, r.username, r.display_name, aware(r.last_seen_at))
                     for r in session.scalars(select(AgentRow).order_by(AgentRow.username))]
 
     def agent(self, username: str) -> Optional[Agent]:
+        """The agent of that username, if there is one."""
         with Session(self.engine) as session:
             row = session.scalar(select(AgentRow).where(AgentRow.username == username))
             return Agent(row.id, row.username, row.display_name, aware(row.last_seen_at)) if row else None
@@ -220,9 +101,9 @@ class TicketStore:
                 return None
             if not check_password(password, row.password_hash):
                 return None
-            token = secrets.token_urlsafe(32)
+            token = new_session_token()
             now = self.clock()
-            session.add(AgentSessionRow(token_hash=_token_hash(token), agent_id=row.id, created_at=now,
+            session.add(AgentSessionRow(token_hash=token_hash(token), agent_id=row.id, created_at=now,
                                         expires_at=now + SESSION_LIFETIME))
             row.last_seen_at = now
             return token
@@ -234,16 +115,17 @@ class TicketStore:
         now = self.clock()
         with Session(self.engine) as session, session.begin():
             found = session.execute(select(AgentSessionRow, AgentRow).join(AgentRow)
-                                    .where(AgentSessionRow.token_hash == _token_hash(token))).first()
-            if found is None or aware(found[0].expires_at) <= now:
+                                    .where(AgentSessionRow.token_hash == token_hash(token))).first()
+            if found is None or as_utc(found[0].expires_at) <= now:
                 return None
             agent_row = found[1]
             agent_row.last_seen_at = now
             return Agent(agent_row.id, agent_row.username, agent_row.display_name, now)
 
     def log_out(self, token: str) -> None:
+        """End the session of that token (nothing happens for an unknown token)."""
         with Session(self.engine) as session, session.begin():
-            row = session.get(AgentSessionRow, _token_hash(token))
+            row = session.get(AgentSessionRow, token_hash(token))
             if row is not None:
                 session.delete(row)
 
@@ -257,14 +139,14 @@ class TicketStore:
 
     # --- tickets ---------------------------------------------------------------------------------------
 
-    def open_ticket(self, opening: TicketOpening, history: list[tuple[str, str, datetime]] = ()) -> Ticket:
+    def open_ticket(self, opening: TicketOpening, history: History = ()) -> Ticket:
         """Open a ticket for the conversation (or return the one already open), with the bot's transcript."""
         try:
             return self._open_ticket(opening, history)
         except IntegrityError:  # another request opened the conversation's ticket just now
             return self._open_ticket(opening, history)
 
-    def _open_ticket(self, opening: TicketOpening, history: list[tuple[str, str, datetime]]) -> Ticket:
+    def _open_ticket(self, opening: TicketOpening, history: History) -> Ticket:
         now = self.clock()
         with self._writing() as session:
             existing = session.scalar(select(TicketRow).where(TicketRow.sender_id == opening.sender_id,
@@ -292,6 +174,7 @@ class TicketStore:
             return Ticket.of(row) if row else None
 
     def ticket(self, number: str) -> Ticket:
+        """The ticket of that number; HandoffError("no_such_ticket") if there is none."""
         with Session(self.engine) as session:
             return Ticket.of(self._row(session, number))
 
@@ -304,11 +187,13 @@ class TicketStore:
         return row
 
     def open_tickets(self) -> list[Ticket]:
+        """Tickets waiting for or assigned to an agent, oldest first."""
         with Session(self.engine) as session:
             rows = session.scalars(select(TicketRow).where(TicketRow.status.in_(OPEN)).order_by(TicketRow.id))
             return [Ticket.of(row) for row in rows]
 
     def tickets_since(self, since: datetime) -> list[Ticket]:
+        """Tickets opened at or after `since`, oldest first."""
         with Session(self.engine) as session:
             rows = session.scalars(select(TicketRow).where(TicketRow.created_at >= since).order_by(TicketRow.id))
             return [Ticket.of(row) for row in rows]
@@ -345,9 +230,10 @@ class TicketStore:
         """Take a waiting ticket; HandoffError("already_claimed") when someone else got it first."""
         now = self.clock()
         with Session(self.engine) as session, session.begin():
-            won = session.execute(update(TicketRow)
-                                  .where(TicketRow.number == number, TicketRow.status == "waiting")
-                                  .values(status="assigned", agent=agent, claimed_at=now)).rowcount
+            claimed = session.execute(update(TicketRow)
+                                      .where(TicketRow.number == number, TicketRow.status == "waiting")
+                                      .values(status="assigned", agent=agent, claimed_at=now))
+            won = isinstance(claimed, CursorResult) and claimed.rowcount > 0
             row = self._row(session, number)
             if not won:
                 if row.status == "assigned" and row.agent == agent:
@@ -424,6 +310,7 @@ class TicketStore:
             return Ticket.of(row)
 
     def transcript(self, number: str) -> Transcript:
+        """The ticket with all its messages and audit events, in order."""
         with Session(self.engine) as session:
             row = self._row(session, number)
             messages = session.scalars(select(TicketMessageRow).where(TicketMessageRow.ticket_id == row.id)
@@ -431,7 +318,7 @@ class TicketStore:
             events = session.scalars(select(TicketEventRow).where(TicketEventRow.ticket_id == row.id)
                                      .order_by(TicketEventRow.id))
             return Transcript(Ticket.of(row), [Message.of(m) for m in messages],
-                              [Event(aware(e.at), e.actor, e.action, e.detail) for e in events])
+                              [Event(as_utc(e.at), e.actor, e.action, e.detail) for e in events])
 
     def citizen_messages_after(self, sender_id: str, after_id: int) -> list[tuple[Ticket, Message]]:
         """Agent and system messages of the conversation's tickets newer than after_id (to replay them)."""
@@ -443,6 +330,7 @@ class TicketStore:
             return [(Ticket.of(ticket), Message.of(message)) for message, ticket in rows]
 
     def last_closed_unrated(self, sender_id: str) -> Optional[Ticket]:
+        """The conversation's latest closed ticket the citizen has not rated yet."""
         with Session(self.engine) as session:
             row = session.scalar(select(TicketRow).where(TicketRow.sender_id == sender_id,
                                                          TicketRow.status == "closed",

@@ -1,1 +1,0 @@
-"""Human handoff: tickets, the queue, routing between citizens and agents, and the agent console."""
