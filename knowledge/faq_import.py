@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from govbot.language import detect_language
+from core.language import detect_language
 from knowledge.files import staged_directory
 from knowledge.loader import MANIFEST_NAME, KnowledgeError
 
@@ -58,7 +58,9 @@ def item_id_for(faq_id: str) -> str:
 
 def read_faq(path: Path) -> list[FaqEntry]:
     """Read and check every line; raise FaqImportError listing all problems."""
-    entries, errors, seen = [], [], {}
+    entries: list[FaqEntry] = []
+    errors: list[KnowledgeError] = []
+    seen: dict[str, int] = {}                      # item id -> the line that made it
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue

@@ -59,17 +59,20 @@ def make_faiss_index(vectors: np.ndarray, config: IndexConfig, kind: str | None 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     count, dimension = vectors.shape
     kind = kind or ("flat" if count <= config.exact_max_vectors else config.approximate)
+    index: faiss.Index
     if kind == "flat":
         index = faiss.IndexFlatIP(dimension)
     elif kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dimension, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = config.hnsw_ef_construction
-        index.hnsw.efSearch = config.hnsw_ef_search
+        hnsw = faiss.IndexHNSWFlat(dimension, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = config.hnsw_ef_construction
+        hnsw.hnsw.efSearch = config.hnsw_ef_search
+        index = hnsw
     elif kind == "ivf":
         lists = config.ivf_lists or max(1, min(count // 39, int(np.sqrt(count))))  # faiss wants >= 39 per list
-        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
-        index.train(vectors)
-        index.nprobe = min(config.ivf_probes, lists)
+        ivf = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, lists, faiss.METRIC_INNER_PRODUCT)
+        ivf.train(vectors)
+        ivf.nprobe = min(config.ivf_probes, lists)
+        index = ivf
     else:
         raise ValueError(f"unknown index kind {kind!r}")
     index.add(vectors)
@@ -118,7 +121,9 @@ def load_index(directory: Path, config: IndexConfig) -> PassageIndex:
 def is_fresh(directory: Path, items: Sequence[ServiceItem], model_id: str, config: IndexConfig) -> bool:
     """True when the saved index was built from exactly these items, this model and these settings."""
     manifest = read_manifest(directory)
-    return bool(manifest) and manifest.get("content_hash") == content_hash(items, model_id, config) \
+    if not manifest:
+        return False
+    return manifest.get("content_hash") == content_hash(items, model_id, config) \
         and (directory / INDEX_FILE).is_file() and (directory / PASSAGES_FILE).is_file()
 
 

@@ -1,14 +1,14 @@
 """Knowledge search: rank service items for a question and decide answer / clarify / none."""
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal, Optional, Sequence
+from typing import Callable, Literal, Optional, Sequence
 
 import numpy as np
+from cachetools import LRUCache
 from pydantic import BaseModel
 
-from govbot.language import detect_language
+from core.language import Language, detect_language
 from knowledge.bm25 import BM25
 from knowledge.config import DecisionConfig, RankingConfig, SearchConfig
 from knowledge.index import Encoder, PassageIndex
@@ -33,7 +33,7 @@ class SearchResult(BaseModel):
     """What the search found for one question, and what the bot should do with it."""
 
     query: str
-    language: Literal["zh", "en"]
+    language: Language
     decision: Decision
     items: list[Candidate]                          # ranked, best first
     offer: int                                      # how many of `items` to present (1 answer, 2-4 clarify, 0 none)
@@ -50,7 +50,7 @@ class SearchResult(BaseModel):
         return self.model_copy(update={"decision": decision, "offer": offer})
 
 
-def decide(scores: Sequence[float], config: DecisionConfig, language: str) -> tuple[Decision, int]:
+def decide(scores: Sequence[float], config: DecisionConfig, language: Language) -> tuple[Decision, int]:
     """Decide from descending item scores for a question in `language`; also return how many to offer."""
     if not scores or scores[0] < config.none_below[language]:
         return "none", 0
@@ -61,22 +61,19 @@ def decide(scores: Sequence[float], config: DecisionConfig, language: str) -> tu
 
 
 class _QueryCache:
-    """A small LRU cache of query vectors: repeated questions skip the model."""
+    """A small LRU cache of query vectors: repeated questions skip the model (size 0: no cache)."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.vectors: LRUCache[str, np.ndarray] = LRUCache(maxsize=size)
 
-    def get(self, query: str, encode) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def get(self, query: str, encode: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
+        """The query's vector: from the cache, else encoded (and kept)."""
         vector = self.vectors.get(query)
         if vector is None:
             vector = encode([query])[0]
             if self.size:
                 self.vectors[query] = vector
-                if len(self.vectors) > self.size:
-                    self.vectors.popitem(last=False)
-        else:
-            self.vectors.move_to_end(query)
         return vector
 
 

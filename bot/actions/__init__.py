@@ -1,9 +1,9 @@
 """Custom actions served by the rasa_sdk action server (runs in .venv), one class per action."""
 
-from bot.actions.fallback import ActionDefaultFallback
-from bot.actions.handoff import ActionHandOff
 from bot.actions.choosing import ActionChooseItem, ActionChooseNumber
+from bot.actions.fallback import ActionDefaultFallback
 from bot.actions.follow_up import ActionAnswerFollowUp
+from bot.actions.handoff import ActionHandOff
 from bot.actions.knowledge_answer import ActionAnswerServiceQuestion
 from bot.actions.offers import ActionAffirm, ActionDeny
 from bot.actions.preferences import ActionConfirmLanguage, ActionSetMode, ActionTrackLanguage

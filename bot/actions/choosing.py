@@ -7,8 +7,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import say, user_text
-from bot.actions.knowledge_answer import Events, answer_item, answer_question, current_item, knowledge, offer_choices
+from bot.actions.knowledge_answer import Events, answer_item, answer_question, current_item, offer_choices
 from bot.actions.render import menu_field
+from bot.actions.runtime import knowledge
 
 
 class ActionChooseItem(Action):
@@ -57,8 +58,8 @@ class ActionChooseNumber(Action):
         number = number_in(text)
         offered = tracker.get_slot("offered_items") or []
         if number is not None and offered and 1 <= number <= len(offered) and offered[number - 1] in knowledge().by_id:
-            item = knowledge().by_id[offered[number - 1]]
-            return answer_item(dispatcher, tracker, item, tracker.get_slot("last_question") or text)
+            chosen = knowledge().by_id[offered[number - 1]]
+            return answer_item(dispatcher, tracker, chosen, tracker.get_slot("last_question") or text)
         if number is not None and offered and text.strip().isdigit():
             # "7" when four items were offered: show the choices again
             return offer_choices(dispatcher, tracker, offered, tracker.get_slot("last_question") or text)

@@ -5,7 +5,7 @@ from typing import Any, Optional
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from govbot.language import detect_language
+from core.language import detect_language
 
 DEFAULT_LANGUAGE = "zh"
 

@@ -6,8 +6,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import latest_intent, reply_language, say, user_text
-from bot.actions.knowledge_answer import (Events, answer_item, answer_nothing, current_item, knowledge, offer_choices,
-                                          search)
+from bot.actions.knowledge_answer import Events, answer_found, answer_item, answer_nothing, current_item, offer_choices
+from bot.actions.runtime import knowledge
 from bot.actions.wording import field_asked, subject_words
 from knowledge.schema import ServiceItem
 
@@ -33,14 +33,12 @@ class ActionAnswerFollowUp(Action):
                   domain: Dict[Text, Any]) -> Events:
         question, language = user_text(tracker), reply_language(tracker)
         intent = latest_intent(tracker)
-        field = FIELD_OF_INTENT.get(intent) or field_asked(question) or "steps"
+        field = FIELD_OF_INTENT.get(intent or "") or field_asked(question) or "steps"
         item, words = current_item(tracker), subject_words(question)
         if words and (item is None or not is_about(item, words, language)):
-            result = search(question, language)
-            if result.decision == "answer":
-                return answer_item(dispatcher, tracker, knowledge().by_id[result.offered[0].id], question, field)
-            if result.decision == "clarify":
-                return offer_choices(dispatcher, tracker, [candidate.id for candidate in result.offered], question)
+            found = answer_found(dispatcher, tracker, question, field)
+            if found is not None:
+                return found
         if item is None:
             if words:
                 return answer_nothing(dispatcher, tracker, question)

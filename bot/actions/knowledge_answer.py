@@ -1,9 +1,10 @@
 """Answering from the knowledge base: search a question, answer an item, offer choices, or say so."""
 
+from __future__ import annotations
+
 import logging
 import re
-from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -11,11 +12,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import reply_language, say, user_text
 from bot.actions.handoff import hand_off
-from bot.actions.render import clarify_text, person_button, rating_buttons, render_answer, render_field
+from bot.actions.render import choice_buttons, clarify_text, person_button, rating_buttons, render_answer, render_field
+from bot.actions.runtime import knowledge
 from bot.actions.wording import field_asked, subject_words
-from knowledge.schema import ServiceItem
-from knowledge.search import KnowledgeSearch, SearchResult
-from knowledge.service import open_search
+
+if TYPE_CHECKING:
+    from knowledge.schema import ServiceItem
+    from knowledge.search import SearchResult
 
 log = logging.getLogger("govbot.actions.knowledge")
 
@@ -24,15 +27,6 @@ FAILED_TURNS_BEFORE_HANDOFF = 2
 _SEARCHABLE = re.compile(r"[\w\u3400-\u9fff]")
 
 Events = List[Dict[Text, Any]]
-
-
-@lru_cache(maxsize=1)
-def knowledge() -> KnowledgeSearch:
-    """The knowledge search, loaded once per action server process."""
-    return open_search()
-
-
-knowledge()  # load when the action server starts, so its health check means "ready to answer"
 
 
 def current_item(tracker: Tracker) -> Optional[ServiceItem]:
@@ -68,8 +62,7 @@ def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, item_ids: 
     """Ask the user to pick one of a few close items, as buttons and as a numbered list."""
     language = reply_language(tracker)
     titles = [knowledge().by_id[item_id].text(language).title for item_id in item_ids]
-    buttons = [{"title": title, "payload": f'/choose_item{{"item_id": "{item_id}"}}'}
-               for item_id, title in zip(item_ids, titles)]
+    buttons = choice_buttons(list(zip(item_ids, titles)))
     say(dispatcher, tracker, "clarify", text=clarify_text(titles, language), buttons=buttons,
         decision="clarify", items=item_ids)
     return [SlotSet("offered_items", item_ids), SlotSet("last_question", question),
@@ -88,15 +81,22 @@ def answer_nothing(dispatcher: CollectingDispatcher, tracker: Tracker, question:
     return events + [SlotSet("failed_turns", float(failed))]
 
 
-def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, question: str,
-                    field: Optional[str] = None) -> Events:
-    """Search the question and answer, offer choices or say so."""
+def answer_found(dispatcher: CollectingDispatcher, tracker: Tracker, question: str,
+                 field: Optional[str] = None) -> Optional[Events]:
+    """Search the question and act on the decision: answer the item found (or its `field`), offer the close
+    items, or, when nothing fits, do nothing and return None (the caller decides what to say)."""
     result = search(question, reply_language(tracker))
     if result.decision == "answer":
         return answer_item(dispatcher, tracker, knowledge().by_id[result.offered[0].id], question, field)
     if result.decision == "clarify":
         return offer_choices(dispatcher, tracker, [candidate.id for candidate in result.offered], question)
-    return answer_nothing(dispatcher, tracker, question)
+    return None
+
+
+def answer_question(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> Events:
+    """Search the question and answer, offer choices or say nothing fits."""
+    found = answer_found(dispatcher, tracker, question)
+    return found if found is not None else answer_nothing(dispatcher, tracker, question)
 
 
 class ActionAnswerServiceQuestion(Action):

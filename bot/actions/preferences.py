@@ -7,7 +7,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import latest_intent, modes, reply_language, say, user_text
-from govbot.language import detect_language
+from core.language import detect_language
 
 _ASKS_FOR = {"en": ("英文", "英语", "english"), "zh": ("中文", "汉语", "普通话", "chinese", "mandarin")}
 

@@ -1,7 +1,6 @@
 """Rating an answer (好差评): quick good/bad or one of the five levels; a bad rating offers a person."""
 
 import logging
-from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -9,7 +8,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import latest_intent, reply_language, say, user_text
-from govbot.ratings import BAD_LEVEL, GOOD_LEVEL, LEVELS, Rating, RatingStore, is_bad, level_name
+from bot.actions.runtime import ratings
+from core import payloads
+from core.ratings import BAD_LEVEL, GOOD_LEVEL, LEVELS, Rating, is_bad, level_name
+from core.texts import text
 
 log = logging.getLogger("govbot.actions.rating")
 
@@ -21,16 +23,6 @@ _LEVEL_WORDS: tuple[tuple[str, int], ...] = (
     ("unsatisfied", 2), ("basically satisfied", 3), ("fairly satisfied", 3), ("very satisfied", 5),
     ("satisfied", 4),
 )
-_THANKS = {"zh": "感谢您的评价：{level}。还有什么可以帮您？", "en": "Thank you for your rating: {level}. Anything else?"}
-_SORRY = {"zh": "抱歉没能帮到您（您的评价：{level}）。需要为您转人工客服吗？",
-          "en": "Sorry I couldn't help (your rating: {level}). Would you like to talk to a person?"}
-_YES_NO = {"zh": ("是，转人工", "不用了"), "en": ("Yes, a person", "No, thanks")}
-
-
-@lru_cache(maxsize=1)
-def ratings() -> RatingStore:
-    """The rating store, opened once per action server process."""
-    return RatingStore()
 
 
 def level_of(intent: Optional[str], text: str, entity: Optional[str]) -> Optional[int]:
@@ -64,9 +56,9 @@ class ActionRate(Action):
         log.info("rating_stored", extra={"fields": {"id": rating_id, "level": level, "item": rating.item}})
         name = level_name(level, language)
         if not is_bad(level):
-            say(dispatcher, tracker, "rating", text=_THANKS[language].format(level=name), rating=level)
+            say(dispatcher, tracker, "rating", text=text(language, "rating.thanks", level=name), rating=level)
             return []
-        yes, no = _YES_NO[language]
-        say(dispatcher, tracker, "rating", text=_SORRY[language].format(level=name), rating=level,
-            buttons=[{"title": yes, "payload": "/affirm"}, {"title": no, "payload": "/deny"}])
+        say(dispatcher, tracker, "rating", text=text(language, "rating.sorry", level=name), rating=level,
+            buttons=[{"title": text(language, "rating.yes_person"), "payload": payloads.AFFIRM},
+                     {"title": text(language, "rating.no_thanks"), "payload": payloads.DENY}])
         return [SlotSet("pending_offer", "handoff:bad_rating")]

@@ -10,7 +10,7 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from govbot.language import detect_language
+from core.language import detect_language
 
 LANGUAGE_ENTITY = "language"
 
@@ -28,7 +28,7 @@ class LanguageDetector(GraphComponent):
         for message in messages:
             text: Optional[str] = message.get(TEXT)
             language = detect_language(text) if text else None
-            if language is None:
+            if text is None or language is None:
                 continue  # keep the slot as it was (e.g. for "?" or a bare number)
             entity = {"entity": LANGUAGE_ENTITY, "value": language, "start": 0, "end": len(text),
                       "confidence_entity": 1.0, "extractor": self.__class__.__name__}

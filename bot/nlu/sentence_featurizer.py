@@ -36,7 +36,6 @@ import threading
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
-
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -129,11 +128,11 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         return vectors
 
     def _featurize(self, messages: List[Message], attribute: Text) -> None:
-        chosen = [m for m in messages if _text_of(m, attribute)]
+        chosen = [(m, text) for m in messages if (text := _text_of(m, attribute))]
         if not chosen:
             return
-        vectors = self.embed([_text_of(m, attribute) for m in chosen])
-        for message, vector in zip(chosen, vectors):
+        vectors = self.embed([text for _, text in chosen])
+        for (message, _), vector in zip(chosen, vectors):
             self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1),
                                          attribute=attribute, message=message)
 
