@@ -1,1 +1,1 @@
-"""govbot's channels: the gateway (web page and APIs) and, later, Telegram and voice."""
+"""govbot's delivery side: the gateway (composition root: web page, APIs, agent console), Telegram, voice."""

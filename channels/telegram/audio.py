@@ -28,7 +28,8 @@ def to_ogg_opus(audio: bytes, timeout: float = 30.0, binary: str = FFMPEG) -> by
         raise AudioConversionError(f"{binary} could not be started: {error}") from error
     if result.returncode != 0 or not result.stdout.startswith(b"OggS"):
         detail = result.stderr.decode(errors="replace").strip().splitlines()
-        raise AudioConversionError(f"{binary} failed (exit {result.returncode}): {detail[-1] if detail else 'no output'}")
+        last_line = detail[-1] if detail else "no output"
+        raise AudioConversionError(f"{binary} failed (exit {result.returncode}): {last_line}")
     return result.stdout
 
 

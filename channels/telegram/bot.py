@@ -1,6 +1,8 @@
-"""The aiogram bot: routers whose handlers each do one thing, and the Conversation they share.
+"""The aiogram bot: routers whose handlers each do one thing, and the TelegramChats they share.
 
-Handlers get the Conversation from the dispatcher's workflow data (`dispatcher["conversation"]`).
+Handlers get the TelegramChats from the dispatcher's workflow data (`dispatcher["conversation"]`).
+Every message handler is registered with `F.from_user`, so a message without a sender never reaches one;
+the handlers still check it (aiogram types it as optional) and ignore such a message.
 """
 
 import asyncio
@@ -8,7 +10,7 @@ import html
 import logging
 import time
 from dataclasses import replace
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -16,16 +18,18 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import (BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup,
                            KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, User)
 
-from channels.models import BotMessage
-from channels.rasa_client import RasaClient, RasaUnavailable
+from channels.common.conversation import Conversation
+from channels.common.rasa_client import RasaUnavailable
 from channels.telegram.audio import AudioConversionError, ogg_duration, to_ogg_opus
 from channels.telegram.render import PayloadKeys, TelegramMessage, render_replies, spoken_text
 from channels.telegram.state import UserState, UserStates
-from channels.telegram.texts import (GREETING_PROMPT, HELP, KEYBOARD, KEYBOARD_ACTIONS, language_of, message)
+from channels.telegram.texts import KEYBOARD, KEYBOARD_ACTIONS, language_of, message
 from channels.voice.audio import AudioError, DecoderUnavailable
 from channels.voice.service import VoiceInput, not_set_up
 from channels.voice.stt import EngineNotConfigured, RecognitionFailed
 from channels.voice.tts import EngineFailed, SpeechError, TextToSpeech
+from core import payloads
+from core.messages import BotMessage
 
 log = logging.getLogger("govbot.telegram")
 
@@ -40,11 +44,7 @@ def sender_id(user: User) -> str:
 
 def mode_payload(name: str, currently_on: Optional[bool]) -> str:
     """The payload that toggles a mode ("large_text" or "voice") from its known state (unknown: off)."""
-    return f"/{name}_{'off' if currently_on else 'on'}"
-
-
-def language_payload(target: str) -> str:
-    return '/switch_language{"target_language": "%s"}' % target
+    return payloads.mode(name, not currently_on)
 
 
 def reply_keyboard(language: str) -> ReplyKeyboardMarkup:
@@ -69,13 +69,13 @@ def keyboard_change(before: UserState, after: UserState) -> Optional[Markup]:
     return None
 
 
-class Conversation:
-    """One user's turn: the text to Rasa, the replies rendered and sent back, spoken when the modes say so."""
+class TelegramChats:
+    """Telegram users' turns: text into the Conversation, replies rendered and sent back, spoken if the modes say."""
 
-    def __init__(self, rasa: RasaClient, tts: Optional[TextToSpeech], keys: Optional[PayloadKeys] = None,
+    def __init__(self, conversation: Conversation, tts: Optional[TextToSpeech], keys: Optional[PayloadKeys] = None,
                  states: Optional[UserStates] = None, max_chars: int = 2000, tts_timeout: float = 60.0,
                  voice: Optional[VoiceInput] = None) -> None:
-        self.rasa, self.tts, self.voice = rasa, tts, voice
+        self.conversation, self.tts, self.voice = conversation, tts, voice
         self.keys = keys or PayloadKeys()
         self.states = states or UserStates()
         self.max_chars, self.tts_timeout = max_chars, tts_timeout
@@ -84,11 +84,11 @@ class Conversation:
         return language_of(user.language_code, self.states.get(user.id).language)
 
     async def ask(self, user: User, text: str) -> Optional[tuple[list[BotMessage], UserState, UserState]]:
-        """Send the text to Rasa; the replies and the user's state before and after (None: Rasa is down)."""
+        """Send the text on; the replies and the user's state before and after (None: Rasa is unavailable)."""
         started = time.perf_counter()
         try:
-            replies = await self.rasa.send(sender_id(user), text,
-                                           {"channel": "telegram", "language_code": user.language_code})
+            replies = await self.conversation.send(sender_id(user), text,
+                                                   {"channel": "telegram", "language_code": user.language_code})
         except RasaUnavailable as error:
             log.warning("rasa_unavailable", extra={"fields": {"channel": "telegram", "reason": str(error)}})
             return None
@@ -125,7 +125,7 @@ class Conversation:
         return asked[0]
 
     async def speak(self, bot: Bot, chat_id: int, replies: list[BotMessage], state: UserState) -> None:
-        """The replies as one voice message (OGG/Opus), slower in large-text mode; skipped with a log line on failure."""
+        """The replies as one voice message (OGG/Opus), slower in large-text mode; a failure is logged and skipped."""
         text = spoken_text(replies)
         if not text or self.tts is None:
             return
@@ -156,49 +156,57 @@ class Conversation:
         """A channel command (help, large, voice, human, lang) turned into its Rasa payload."""
         state = self.states.get(user.id)
         if action == "help":
-            await bot.send_message(chat_id, HELP[self.language(user)])
+            await bot.send_message(chat_id, message("help", self.language(user)))
             return
         if action == "large":
             payload = mode_payload("large_text", state.large_text)
         elif action == "voice":
             payload = mode_payload("voice", state.voice)
         elif action == "human":
-            payload = "/ask_person"
+            payload = payloads.ASK_PERSON
         else:  # lang: the one named, else the other one
             target = argument.strip().lower()[:2]
             if target not in ("zh", "en"):
                 target = "en" if self.language(user) == "zh" else "zh"
-            payload = language_payload(target)
+            payload = payloads.switch_language(target)
         await self.turn(bot, chat_id, user, payload)
 
 
-async def on_start(event: Message, bot: Bot, conversation: Conversation) -> None:
+async def on_start(event: Message, bot: Bot, conversation: TelegramChats) -> None:
     """/start: greet in the user's Telegram language (Rasa greets in the language it is greeted in), then the help."""
     user = event.from_user
+    if user is None:
+        return
     language = language_of(user.language_code)
-    if await conversation.turn(bot, event.chat.id, user, GREETING_PROMPT[language]) is not None:
-        await bot.send_message(event.chat.id, HELP[conversation.language(user)])
+    if await conversation.turn(bot, event.chat.id, user, message("greeting_prompt", language)) is not None:
+        await bot.send_message(event.chat.id, message("help", conversation.language(user)))
 
 
-def on_command(action: str):  # type: ignore[no-untyped-def]
+CommandHandler = Callable[[Message, Bot, TelegramChats, CommandObject], Awaitable[None]]
+
+
+def on_command(action: str) -> CommandHandler:
     """The handler of one channel command (/help, /large, /voice, /human, /lang)."""
-    async def handler(event: Message, bot: Bot, conversation: Conversation, command: CommandObject) -> None:
-        await conversation.command(bot, event.chat.id, event.from_user, action, command.args or "")
+    async def handler(event: Message, bot: Bot, conversation: TelegramChats, command: CommandObject) -> None:
+        if event.from_user is not None:
+            await conversation.command(bot, event.chat.id, event.from_user, action, command.args or "")
     handler.__name__ = f"on_{action}"
     return handler
 
 
-async def on_unknown_command(event: Message, bot: Bot, conversation: Conversation) -> None:
+async def on_unknown_command(event: Message, bot: Bot, conversation: TelegramChats) -> None:
     """Any other /command: the help (typed payloads are not passed to Rasa)."""
-    await conversation.command(bot, event.chat.id, event.from_user, "help")
+    if event.from_user is not None:
+        await conversation.command(bot, event.chat.id, event.from_user, "help")
 
 
-async def on_keyboard_button(event: Message, bot: Bot, conversation: Conversation) -> None:
+async def on_keyboard_button(event: Message, bot: Bot, conversation: TelegramChats) -> None:
     """A button of the large-text reply keyboard: the command it is labelled with."""
-    await conversation.command(bot, event.chat.id, event.from_user, KEYBOARD_ACTIONS[event.text])
+    if event.from_user is not None and event.text is not None:
+        await conversation.command(bot, event.chat.id, event.from_user, KEYBOARD_ACTIONS[event.text])
 
 
-async def on_callback(query: CallbackQuery, bot: Bot, conversation: Conversation) -> None:
+async def on_callback(query: CallbackQuery, bot: Bot, conversation: TelegramChats) -> None:
     """An inline button: its payload to Rasa; the answer announced (show_alert) when it is a short confirmation."""
     user = query.from_user
     payload = conversation.keys.resolve(query.data or "")
@@ -229,24 +237,29 @@ def informative_answer(replies: list[BotMessage]) -> Optional[str]:
     return text if len(text) <= MAX_ALERT_CHARS else None
 
 
-async def on_text(event: Message, bot: Bot, conversation: Conversation) -> None:
+async def on_text(event: Message, bot: Bot, conversation: TelegramChats) -> None:
     """A question or answer typed by the user: to Rasa, the replies back."""
+    user = event.from_user
+    if user is None:
+        return
     text = (event.text or "").strip()
     if len(text) > conversation.max_chars:
-        await event.answer(message("too_long", conversation.language(event.from_user), limit=conversation.max_chars))
+        await event.answer(message("too_long", conversation.language(user), limit=conversation.max_chars))
         return
-    await conversation.turn(bot, event.chat.id, event.from_user, text)
+    await conversation.turn(bot, event.chat.id, user, text)
 
 
-async def on_voice_note(event: Message, bot: Bot, conversation: Conversation) -> None:
+async def on_voice_note(event: Message, bot: Bot, conversation: TelegramChats) -> None:
     """A voice note: recognised, "I heard: …" sent back, then answered like typed text (asked first when unsure)."""
-    user, chat_id = event.from_user, event.chat.id
+    user, chat_id, note = event.from_user, event.chat.id, event.voice
+    if user is None or note is None:
+        return
     language = conversation.language(user)
     voice = conversation.voice
     if voice is None or not voice.supports(language):
         await conversation.say_not_set_up(bot, chat_id, user, language)
         return
-    downloaded = await bot.download(event.voice.file_id)
+    downloaded = await bot.download(note.file_id)
     try:
         transcript = await voice.handle(downloaded.read() if downloaded else b"", language)
     except AudioError as error:
@@ -267,9 +280,10 @@ async def on_voice_note(event: Message, bot: Bot, conversation: Conversation) ->
     await conversation.turn(bot, chat_id, user, transcript.text)
 
 
-async def on_other(event: Message, conversation: Conversation) -> None:
+async def on_other(event: Message, conversation: TelegramChats) -> None:
     """Stickers, photos and the like: ask for text."""
-    await event.answer(message("unsupported", conversation.language(event.from_user)))
+    if event.from_user is not None:
+        await event.answer(message("unsupported", conversation.language(event.from_user)))
 
 
 def build_routers() -> list[Router]:

@@ -3,12 +3,12 @@
 import hashlib
 import html
 import re
-from collections import OrderedDict
 from typing import Optional
 
+from cachetools import FIFOCache
 from pydantic import BaseModel, Field
 
-from channels.models import BotMessage, Button
+from core.messages import BotMessage, Button
 
 MAX_MESSAGE = 4096          # Telegram's limit for a message text (UTF-16 code units)
 SAFE_MESSAGE = 4000         # what we fill, leaving room for Telegram's own counting
@@ -38,21 +38,20 @@ class TelegramMessage(BaseModel):
 
 
 class PayloadKeys:
-    """A bounded map from short keys to payloads too long for callback_data (oldest dropped first)."""
+    """A bounded map from short keys to payloads too long for callback_data (the key issued longest ago dropped
+    first; issuing a key again makes it the newest, resolving it does not)."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self.capacity = capacity
-        self._payloads: "OrderedDict[str, str]" = OrderedDict()
+        self._payloads: FIFOCache[str, str] = FIFOCache(maxsize=capacity)
 
     def callback_data(self, payload: str) -> str:
         """The payload itself when it fits in 64 bytes, else a short key that `resolve` turns back into it."""
         if len(payload.encode()) <= MAX_CALLBACK_BYTES and not payload.startswith(KEY_PREFIX):
             return payload
         key = KEY_PREFIX + hashlib.sha256(payload.encode()).hexdigest()[:20]
-        self._payloads[key] = payload
-        self._payloads.move_to_end(key)
-        while len(self._payloads) > self.capacity:
-            self._payloads.popitem(last=False)
+        if self.capacity > 0:
+            self._payloads[key] = payload  # FIFOCache: a key set again moves to the back of the queue
         return key
 
     def resolve(self, data: str) -> Optional[str]:

@@ -40,7 +40,8 @@ class RetryRequests(BaseRequestMiddleware):
                 if attempt == self.attempts:
                     raise
                 delay = min(float(error.retry_after), self.max_retry_after)
-                log.warning("telegram_flood_control", extra={"fields": {"method": name, "retry_after": error.retry_after,
+                log.warning("telegram_flood_control", extra={"fields": {"method": name,
+                                                                        "retry_after": error.retry_after,
                                                                         "attempt": attempt}})
             except (TelegramNetworkError, TelegramServerError) as error:
                 if attempt == self.attempts or isinstance(method, GetUpdates):

@@ -21,14 +21,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from channels.models import BotMessage
-from channels.rasa_client import RasaClient
-from channels.telegram.bot import Conversation, build_routers
+from channels.common.conversation import Conversation
+from channels.common.errors import error_response
+from channels.telegram.bot import TelegramChats, build_routers
 from channels.telegram.retry import RetryRequests
 from channels.telegram.texts import COMMANDS
 from channels.voice.service import VoiceInput
 from channels.voice.tts import TextToSpeech
-from govbot.settings import Settings
+from core.messages import BotMessage
+from core.settings import Settings
 
 log = logging.getLogger("govbot.telegram")
 
@@ -41,11 +42,12 @@ START_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach 
 class TelegramService:
     """The bot's life cycle: `start()` returns at once (the work goes on in a task), `stop()` ends it."""
 
-    def __init__(self, settings: Settings, rasa: RasaClient, tts: Optional[TextToSpeech],
+    def __init__(self, settings: Settings, conversation: Conversation, tts: Optional[TextToSpeech],
                  polling_timeout: int = POLLING_TIMEOUT, start_backoff: tuple[float, float] = START_BACKOFF,
                  voice: Optional[VoiceInput] = None) -> None:
+        """`conversation` takes the users' messages (the gateway's message routing, or a bare Rasa client)."""
         self.settings = settings
-        self.conversation = Conversation(rasa, tts, max_chars=settings.max_message_chars, voice=voice)
+        self.conversation = TelegramChats(conversation, tts, max_chars=settings.max_message_chars, voice=voice)
         self.polling_timeout, self.start_backoff = polling_timeout, start_backoff
         self.status = "off"  # off, starting, polling, webhook, rejected, stopped
         self.bot: Optional[Bot] = None
@@ -122,7 +124,8 @@ class TelegramService:
             except TelegramUnauthorizedError:
                 return None
             except (TelegramNetworkError, TelegramServerError) as error:
-                log.warning("telegram_unreachable", extra={"fields": {"error": type(error).__name__, "retry_in": delay}})
+                log.warning("telegram_unreachable",
+                            extra={"fields": {"error": type(error).__name__, "retry_in": delay}})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, longest)
 
@@ -192,25 +195,21 @@ class TelegramService:
             self.status = "stopped" if self.status != "rejected" else "rejected"
 
 
-def webhook_router() -> APIRouter:
+def webhook_router(service: TelegramService) -> APIRouter:
     """POST /telegram/webhook: updates from Telegram in webhook mode (the secret token header is checked)."""
     router = APIRouter()
 
-    def refuse(status: int, code: str, text: str) -> JSONResponse:
-        return JSONResponse(status_code=status, content={"error": {"code": code, "message": text}})
-
     @router.post(WEBHOOK_PATH, include_in_schema=False)
     async def telegram_webhook(request: Request) -> JSONResponse:
-        service: Optional[TelegramService] = getattr(request.app.state, "telegram", None)
-        if service is None or service.status != "webhook":
-            return refuse(404, "telegram_webhook_off", "the Telegram webhook is not enabled")
+        if service.status != "webhook":
+            return error_response(404, "telegram_webhook_off", "the Telegram webhook is not enabled")
         if not service.accepts(request.headers.get(SECRET_HEADER, "")):
-            return refuse(401, "bad_secret_token", f"missing or wrong {SECRET_HEADER}")
+            return error_response(401, "bad_secret_token", f"missing or wrong {SECRET_HEADER}")
         try:
             body = await request.json()
             service.feed(body if isinstance(body, dict) else {})
         except (ValueError, ValidationError):
-            return refuse(400, "invalid_update", "the body is not a Telegram update")
+            return error_response(400, "invalid_update", "the body is not a Telegram update")
         return JSONResponse({"ok": True})
 
     return router

@@ -1,10 +1,11 @@
 """What the channel remembers about each Telegram user: the modes and language the bot last reported."""
 
-from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Optional
+from typing import Any, Optional
 
-from channels.models import BotMessage
+from cachetools import LRUCache
+
+from core.messages import BotMessage
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,16 @@ class UserStates:
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
-        self._states: "OrderedDict[int, UserState]" = OrderedDict()
+        self._states: LRUCache[int, UserState] = LRUCache(maxsize=capacity)
 
     def get(self, user_id: int) -> UserState:
-        state = self._states.get(user_id)
-        if state is not None:
-            self._states.move_to_end(user_id)
-        return state or UserState()
+        """The user's state (a fresh one when unknown); a known user becomes the most recently seen."""
+        return self._states.get(user_id) or UserState()
 
     def set(self, user_id: int, state: UserState) -> None:
-        self._states[user_id] = state
-        self._states.move_to_end(user_id)
-        while len(self._states) > self.capacity:
-            self._states.popitem(last=False)
+        """Remember the user's state, dropping the least recently seen user when full."""
+        if self.capacity > 0:
+            self._states[user_id] = state
 
     def update_from(self, user_id: int, replies: list[BotMessage]) -> tuple[UserState, UserState]:
         """Take the modes and language from the replies' payloads; returns the state before and after."""
@@ -46,7 +44,8 @@ class UserStates:
         after = before
         for reply in replies:
             custom = reply.custom or {}
-            mode = custom.get("mode") if isinstance(custom.get("mode"), dict) else {}
+            reported = custom.get("mode")
+            mode: dict[str, Any] = reported if isinstance(reported, dict) else {}
             language = custom.get("language") if custom.get("language") in ("zh", "en") else after.language
             after = replace(after, language=language,
                             large_text=bool(mode["large_text"]) if "large_text" in mode else after.large_text,

@@ -1,53 +1,23 @@
-"""The Telegram channel's own words (help, keyboard labels, errors), in Chinese and English."""
+"""The Telegram channel's words (help, command menu, keyboard labels, errors); the texts are in core/texts.py."""
 
 from typing import Optional
 
-HELP = {
-    "zh": ("我可以告诉您怎么办各类政务服务：身份证、护照、社保、医保、公积金、营业执照、婚姻登记等。"
-           "直接打字提问就行，比如“护照怎么办理”。\n\n"
-           "/large 大字模式（开/关）\n/voice 语音播报（开/关）\n/human 转人工客服\n"
-           "/lang 切换语言（中文/English）\n/help 显示这段说明"),
-    "en": ("I can tell you how to get government services done: ID card, passport, social security, medical "
-           "insurance, housing fund, business registration, marriage and more. Just type your question, "
-           'for example "how do I apply for a passport".\n\n'
-           "/large large text (on/off)\n/voice spoken answers (on/off)\n/human talk to a person\n"
-           "/lang switch language (中文/English)\n/help show this help"),
-}
+from core.texts import LANGUAGES, text
 
-COMMANDS = {
-    "zh": {"start": "开始", "help": "帮助", "large": "大字模式 开/关", "voice": "语音播报 开/关",
-           "human": "转人工客服", "lang": "切换语言"},
-    "en": {"start": "Start", "help": "Help", "large": "Large text on/off", "voice": "Spoken answers on/off",
-           "human": "Talk to a person", "lang": "Switch language"},
-}
+COMMAND_NAMES = ("start", "help", "large", "voice", "human", "lang")
+# The persistent reply keyboard of large-text mode, row by row: the command each button stands for.
+KEYBOARD_LAYOUT = (("voice", "human"), ("lang", "help"), ("large",))
 
-# The persistent reply keyboard of large-text mode: label -> the command it stands for.
-KEYBOARD = {
-    "zh": [[("🔊 语音 开/关", "voice"), ("👤 转人工", "human")],
-           [("🌐 English", "lang"), ("❓ 帮助", "help")],
-           [("🔠 关闭大字", "large")]],
-    "en": [[("🔊 Voice on/off", "voice"), ("👤 Talk to a person", "human")],
-           [("🌐 中文", "lang"), ("❓ Help", "help")],
-           [("🔠 Normal text", "large")]],
-}
+# The command menu Telegram shows, per language: command -> description.
+COMMANDS = {language: {name: text(language, f"telegram.command.{name}") for name in COMMAND_NAMES}
+            for language in LANGUAGES}
+# The keyboard per language: rows of (label, the command it stands for).
+KEYBOARD = {language: [[(text(language, f"telegram.keyboard.{action}"), action) for action in row]
+                       for row in KEYBOARD_LAYOUT] for language in LANGUAGES}
 KEYBOARD_ACTIONS = {label: action for rows in KEYBOARD.values() for row in rows for label, action in row}
 
-GREETING_PROMPT = {"zh": "你好", "en": "hello"}  # what /start sends to Rasa, so it greets in that language
-
-MESSAGES = {
-    "unavailable": {"zh": "助手暂时无法回答，请稍后再试，或拨打12345热线。",
-                    "en": "The assistant is temporarily unavailable. Please try again shortly, or call the 12345 hotline."},
-    "too_long": {"zh": "消息太长了，请缩短到{limit}字以内。",
-                 "en": "That message is too long; please keep it under {limit} characters."},
-    "expired": {"zh": "这个按钮已过期，请重新提问。", "en": "This button has expired; please ask again."},
-    "heard": {"zh": "我听到：{text}", "en": "I heard: {text}"},
-    "voice_bad_audio": {"zh": "这条语音听不清（{reason}），请再说一遍，或打字提问。",
-                        "en": "I could not use that voice message ({reason}); please say it again, or type."},
-    "voice_unavailable": {"zh": "语音识别暂时不可用，请打字提问，或拨打12345。",
-                          "en": "Speech recognition is not available right now; please type, or call 12345."},
-    "unsupported": {"zh": "请用文字提问。", "en": "Please type your question."},
-    "keyboard_on": {"zh": "下方按钮可以直接点。", "en": "You can tap the buttons below."},
-}
+# Names `message` knows outside the "telegram." area of the catalogue.
+_SHARED = ("unavailable",)
 
 
 def language_of(code: Optional[str], known: Optional[str] = None) -> str:
@@ -58,4 +28,5 @@ def language_of(code: Optional[str], known: Optional[str] = None) -> str:
 
 
 def message(name: str, language: str, **values: object) -> str:
-    return MESSAGES[name][language].format(**values)
+    """One of the channel's texts (help, greeting_prompt, unavailable, too_long, heard, ...) in the language."""
+    return text(language, name if name in _SHARED else f"telegram.{name}", **values)

@@ -3,17 +3,19 @@
 import logging
 import re
 import time
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Optional
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, File, Form, UploadFile
 from pydantic import BaseModel, Field
 
-from channels.models import SENDER_PATTERN, BotMessage, ErrorResponse
-from channels.rasa_client import RasaUnavailable
+from channels.common.conversation import Conversation
+from channels.common.errors import error_response, error_responses
+from channels.common.models import SENDER_PATTERN
+from channels.common.rasa_client import RasaUnavailable
 from channels.voice.audio import AudioError, DecoderUnavailable
 from channels.voice.service import VoiceInput, not_set_up
 from channels.voice.stt import LANGUAGES, EngineNotConfigured, RecognitionFailed
+from core.messages import BotMessage
 
 log = logging.getLogger("govbot.gateway")
 
@@ -42,37 +44,25 @@ class VoiceResponse(BaseModel):
     messages: list[BotMessage]
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    body = ErrorResponse.model_validate({"error": {"code": code, "message": message}}).model_dump()
-    return JSONResponse(status_code=status, content={**body, **extra})
-
-
-Send = Callable[[str, str, Optional[dict[str, Any]]], Awaitable[list[BotMessage]]]
-
-
-def voice_router(unavailable_message: str, send: Optional[Send] = None) -> APIRouter:
-    """The voice endpoint; it uses `app.state.voice` (a VoiceInput) and passes what it heard to `send`
-    (the gateway's message routing, like /api/chat), or to `app.state.rasa.send` when none is given."""
+def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailable_message: str) -> APIRouter:
+    """The voice endpoint: `voice_input` recognises the speech, and what it heard goes into `conversation`
+    (the gateway's message routing, like /api/chat)."""
     router = APIRouter()
 
-    @router.post(PATH, response_model=VoiceResponse,
-                 responses={400: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
-                            422: {"model": ErrorResponse}, 501: {"model": ErrorResponse},
-                            503: {"model": ErrorResponse}})
-    async def voice(request: Request,
-                    audio: UploadFile = File(description="the recording: WebM/Opus, OGG/Opus, WAV or MP3"),
+    @router.post(PATH, response_model=VoiceResponse, responses=error_responses(400, 413, 422, 501, 503))
+    async def voice(audio: UploadFile = File(description="the recording: WebM/Opus, OGG/Opus, WAV or MP3"),
                     sender: str = Form(description="the conversation id, as in /api/chat"),
                     language: Optional[str] = Form(default="en", description='"zh" or "en"')) -> Any:
         """Recognise a spoken message and answer it like /api/chat (metadata {"channel": "web", "input": "voice"})."""
-        voice_input: VoiceInput = request.app.state.voice
         if not _SENDER.match(sender):
-            return _error(400, "invalid_sender", "sender must be 1-64 letters, digits or . _ : -")
+            return error_response(400, "invalid_sender", "sender must be 1-64 letters, digits or . _ : -")
         language = (language or "en").strip().lower() or "en"
         if language not in LANGUAGES:
-            return _error(400, "unknown_language", f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+            return error_response(400, "unknown_language",
+                                  f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
         if not voice_input.supports(language):  # say so before the user's audio is even read
             reply = not_set_up(language)
-            return _error(501, "stt_not_configured", reply.message,
+            return error_response(501, "stt_not_configured", reply.message,
                           speech={"text": reply.speech, "language": reply.speech_language})
         limit = voice_input.limits.max_bytes
         data = await audio.read(limit + 1)
@@ -80,25 +70,24 @@ def voice_router(unavailable_message: str, send: Optional[Send] = None) -> APIRo
         try:
             transcript = await voice_input.handle(data, language)
         except AudioError as error:
-            return _error(error.status, error.code, str(error))
+            return error_response(error.status, error.code, str(error))
         except EngineNotConfigured:
             reply = not_set_up(language)
-            return _error(501, "stt_not_configured", reply.message,
+            return error_response(501, "stt_not_configured", reply.message,
                           speech={"text": reply.speech, "language": reply.speech_language})
         except (DecoderUnavailable, RecognitionFailed) as error:
             log.error("stt_unavailable", extra={"fields": {"reason": str(error)}})
-            return _error(503, "stt_unavailable", "speech recognition is not available right now; please type")
+            return error_response(503, "stt_unavailable", "speech recognition is not available right now; please type")
         heard = TranscriptOut.model_validate(transcript.as_dict())
         if voice_input.needs_confirmation(transcript):
             log.info("voice", extra={"fields": {"confirm": True, "confidence": heard.confidence}})
             return VoiceResponse(sender=sender, transcript=heard, confirm=True,
                                  messages=[voice_input.confirmation(transcript)])
         try:
-            replies = await (send or request.app.state.rasa.send)(sender, transcript.text,
-                                                                   {"channel": "web", "input": "voice"})
+            replies = await conversation.send(sender, transcript.text, {"channel": "web", "input": "voice"})
         except RasaUnavailable as error:
             log.warning("rasa_unavailable", extra={"fields": {"reason": str(error)}})
-            return _error(503, "rasa_unavailable", unavailable_message)
+            return error_response(503, "rasa_unavailable", unavailable_message)
         log.info("voice", extra={"fields": {"confirm": False, "confidence": heard.confidence, "replies": len(replies),
                                             "ms": round((time.perf_counter() - started) * 1000, 1)}})
         return VoiceResponse(sender=sender, transcript=heard, confirm=False, messages=replies)

@@ -14,16 +14,17 @@ import logging
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from channels.models import BotMessage, Button
 from channels.voice.audio import AudioDecoder, AudioError, AudioLimits
 from channels.voice.stt import (Engine, EngineConfigError, EngineNotConfigured, SherpaParaformerEngine,
                                 SpeechToText, Transcript, WhisperEngine)
-from govbot.settings import Settings
+from core import payloads
+from core.messages import BotMessage, Button
+from core.settings import Settings
+from core.texts import has, text
 
 log = logging.getLogger("govbot.voice")
 
-LANGUAGE_NAMES = {"zh": ("中文", "Chinese"), "en": ("英文", "English")}
-DENY_PAYLOAD = "/deny"  # "no" to "Did you mean …?": Rasa answers "no problem, what else?" and the user speaks again
+DENY_PAYLOAD = payloads.DENY  # "no" to "Did you mean …?": Rasa answers "no problem, what else?", the user speaks again
 
 
 @dataclass(frozen=True)
@@ -37,11 +38,15 @@ class NotSetUp:
 
 def not_set_up(language: str) -> NotSetUp:
     """The honest answer when voice input in `language` is not configured (shown in both languages, spoken in it)."""
-    zh_name, en_name = LANGUAGE_NAMES.get(language, (language, language))
-    zh = f"{zh_name}语音输入暂未开通，请打字或拨打12345。"
-    en = f"Voice input in {en_name} is not set up here — please type, or call 12345."
+    zh, en = (text(said_in, "voice.not_set_up", name=language_name(language, said_in)) for said_in in ("zh", "en"))
     return NotSetUp(message=f"{zh} / {en}" if language == "zh" else f"{en} / {zh}",
                     speech=zh if language == "zh" else en, speech_language="zh" if language == "zh" else "en")
+
+
+def language_name(language: str, said_in: str) -> str:
+    """The name of a language ("中文", "English") in the language it is said in; its code when unknown."""
+    key = f"language_name.{language}"
+    return text(said_in, key) if has(key) else language
 
 
 class VoiceInput:
@@ -59,8 +64,9 @@ class VoiceInput:
         wanted: dict[str, Callable[[], Engine]] = {}
         if settings.stt_en_engine == "whisper":
             wanted["en"] = lambda: WhisperEngine(settings.stt_en_model_dir, threads=settings.stt_threads)
-        if settings.stt_zh_model_dir is not None:
-            wanted["zh"] = lambda: SherpaParaformerEngine(settings.stt_zh_model_dir, threads=settings.stt_threads)
+        zh_model_dir = settings.stt_zh_model_dir
+        if zh_model_dir is not None:
+            wanted["zh"] = lambda: SherpaParaformerEngine(zh_model_dir, threads=settings.stt_threads)
         for language, make in wanted.items():
             try:
                 engines[language] = make()
@@ -100,12 +106,10 @@ class VoiceInput:
     def confirmation(transcript: Transcript, language: Optional[str] = None) -> BotMessage:
         """ "您是说“…”吗？" / "Did you mean “…”?" with yes (sends the transcript as the message) and no buttons."""
         language = language or transcript.language
-        if language == "zh":
-            text, yes, no = f"您是说“{transcript.text}”吗？", "是", "不是"
-        else:
-            text, yes, no = f"Did you mean “{transcript.text}”?", "Yes", "No"
-        return BotMessage(text=text, buttons=[Button(title=yes, payload=transcript.text),
-                                              Button(title=no, payload=DENY_PAYLOAD)],
+        asked_in = "zh" if language == "zh" else "en"
+        return BotMessage(text=text(asked_in, "voice.confirm", text=transcript.text),
+                          buttons=[Button(title=text(asked_in, "voice.yes"), payload=transcript.text),
+                                   Button(title=text(asked_in, "voice.no"), payload=DENY_PAYLOAD)],
                           custom={"kind": "voice_confirm", "language": language, "transcript": transcript.text})
 
 

@@ -1,16 +1,16 @@
 // govbot agent console: log in, watch the queue live, claim a ticket, read the transcript, reply, close.
+import { AGENT as TEXT, fill } from "./i18n.js";
+
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 10000; // waiting times and SLA timers move even when nothing else happens
 
 const state = { me: null, current: null, shownMessages: new Set(), events: null, timer: null, ticketRequests: 0,
   focusReply: false };
 
-const AUTHOR = { citizen: "市民 Citizen", bot: "智能助手 Bot", agent: "客服 Agent", system: "系统 System",
-  note: "内部备注 Note" };
-const STATUS = { waiting: "排队中 waiting", assigned: "处理中 assigned", closed: "已结束 closed" };
-const SLA = { ok: "正常 ok", warning: "预警 warning", breached: "超时 breached", met: "达标 met", missed: "未达标 missed" };
-const SLA_NAMES = { first_response: "首次响应 First response", next_response: "再次响应 Next response",
-  resolution: "办结 Resolution" };
+const AUTHOR = TEXT.authors;
+const STATUS = TEXT.status;
+const SLA = TEXT.sla;
+const SLA_NAMES = TEXT.slaNames;
 
 async function api(method, path, body) {
   let response;
@@ -22,7 +22,7 @@ async function api(method, path, body) {
       credentials: "same-origin",
     });
   } catch (error) {
-    notice("连接中断，请稍后再试 / Connection lost, try again");
+    notice(TEXT.connectionLost);
     return { status: 0, body: null };
   }
   const data = await response.json().catch(() => null);
@@ -36,7 +36,7 @@ function notice(text) {
 
 function minutes(seconds) {
   const m = Math.floor(seconds / 60);
-  return m ? `${m} 分 ${seconds % 60} 秒` : `${seconds} 秒`;
+  return m ? fill(TEXT.minutesSeconds, { minutes: m, seconds: seconds % 60 }) : fill(TEXT.seconds, { seconds });
 }
 
 function element(tag, className, text) {
@@ -77,8 +77,7 @@ $("login").addEventListener("submit", async (event) => {
   const { status, body } = await api("POST", "/api/agent/login",
     { username: $("username").value.trim(), password: $("password").value });
   if (status !== 200) {
-    $("login-error").textContent = status === 401 ? "用户名或密码不对 / Wrong username or password"
-      : "无法登录 / Cannot log in";
+    $("login-error").textContent = status === 401 ? TEXT.wrongPassword : TEXT.cannotLogIn;
     return;
   }
   $("password").value = "";
@@ -112,7 +111,7 @@ function slaBadges(sla) {
   const box = element("span", "badges");
   for (const [name, timer] of Object.entries(sla || {})) {
     if (timer.state === "ok" && name !== "first_response") continue;
-    const badge = element("span", `badge ${timer.state}`, `${SLA_NAMES[name].split(" ")[0]} ${SLA[timer.state]}`);
+    const badge = element("span", `badge ${timer.state}`, `${TEXT.slaShortNames[name]} ${SLA[timer.state]}`);
     box.append(badge);
   }
   return box;
@@ -124,38 +123,41 @@ async function refreshQueue() {
   const list = $("queue");
   list.replaceChildren();
   const waiting = body.tickets.filter((t) => t.status === "waiting").length;
-  $("queue-count").textContent = `(${waiting} 排队 waiting, ${body.tickets.length - waiting} 处理中 in progress)`;
-  $("queue-meta").textContent = `${body.agents_online} 位客服在线 agents online · ` +
-    (body.open_now ? "服务时间内 open" : "非服务时间 outside working hours");
+  $("queue-count").textContent = fill(TEXT.queueCount, { waiting, active: body.tickets.length - waiting });
+  $("queue-meta").textContent = `${fill(TEXT.agentsOnline, { count: body.agents_online })} · ` +
+    (body.open_now ? TEXT.openNow : TEXT.closedNow);
   for (const ticket of body.tickets) {
     const item = element("li", `ticket-row ${ticket.status}${ticket.number === state.current ? " current" : ""}`);
     const open = element("button", "open", `${ticket.number}`);
     open.type = "button";
-    open.setAttribute("aria-label", `打开工单 Open ticket ${ticket.number}`);
+    open.setAttribute("aria-label", fill(TEXT.openTicket, { number: ticket.number }));
     open.addEventListener("click", () => openTicket(ticket.number, true));
+    const head = `${ticket.position ? `#${ticket.position} · ` : ""}${STATUS[ticket.status]}` +
+      `${ticket.agent ? ` · ${ticket.agent}` : ""}`;
+    const waited = fill(TEXT.waited, { time: minutes(ticket.waited) });
+    const priority = fill(TEXT.priority, { priority: ticket.priority });
     const facts = element("span", "row-facts",
-      `${ticket.position ? `#${ticket.position} · ` : ""}${STATUS[ticket.status]}${ticket.agent ? ` · ${ticket.agent}` : ""}` +
-      ` · 等待 waited ${minutes(ticket.waited)} · 优先级 priority ${ticket.priority}` +
-      `${ticket.elderly ? " · 老年模式 elderly" : ""} · ${ticket.channel} · ${ticket.language}` +
-      ` · ${ticket.reason}${ticket.item ? ` · ${ticket.item}` : ""}`);
+      `${head} · ${waited} · ${priority}${ticket.elderly ? ` · ${TEXT.elderly}` : ""} · ${ticket.channel}` +
+      ` · ${ticket.language} · ${ticket.reason}${ticket.item ? ` · ${ticket.item}` : ""}`);
     item.append(open, facts, slaBadges(ticket.sla));
     list.append(item);
   }
-  if (!body.tickets.length) list.append(element("li", "empty", "没有待处理的工单 / No open tickets"));
+  if (!body.tickets.length) list.append(element("li", "empty", TEXT.noTickets));
   refreshMetrics();
 }
 
 async function refreshMetrics() {
   const { status, body } = await api("GET", "/api/agent/metrics");
   if (status !== 200 || !body) return;
+  const names = TEXT.metrics;
   const rows = [
-    ["工单 Tickets", body.tickets],
-    ["按时首次响应 Answered within target", body.answered_within_target === null ? "—"
+    [names.tickets, body.tickets],
+    [names.answeredWithinTarget, body.answered_within_target === null ? TEXT.none
       : `${Math.round(body.answered_within_target * 100)}% (≤ ${body.first_response_target} s)`],
-    ["放弃率 Abandonment", body.abandonment === null ? "—" : `${Math.round(body.abandonment * 100)}%`],
-    ["等待中位数 Median wait", body.wait_median === null ? "—" : minutes(body.wait_median)],
-    ["等待 p90 wait", body.wait_p90 === null ? "—" : minutes(body.wait_p90)],
-    ["市民评分 Citizen rating", body.rating_mean === null ? "—" : `${body.rating_mean} / 5`],
+    [names.abandonment, body.abandonment === null ? TEXT.none : `${Math.round(body.abandonment * 100)}%`],
+    [names.waitMedian, body.wait_median === null ? TEXT.none : minutes(body.wait_median)],
+    [names.waitP90, body.wait_p90 === null ? TEXT.none : minutes(body.wait_p90)],
+    [names.rating, body.rating_mean === null ? TEXT.none : `${body.rating_mean} / 5`],
   ];
   const list = $("metrics");
   list.replaceChildren();
@@ -169,7 +171,7 @@ async function openTicket(number, focus) {
   const { status, body } = await api("GET", `/api/agent/tickets/${encodeURIComponent(number)}`);
   if (asked !== state.ticketRequests) return;
   if (status !== 200 || !body) {
-    notice((body && body.error && body.error.message) || "打不开工单 / Cannot open the ticket");
+    notice((body && body.error && body.error.message) || TEXT.cannotOpen);
     return;
   }
   const switched = state.current !== number;
@@ -180,14 +182,16 @@ async function openTicket(number, focus) {
   }
   const t = body.ticket;
   $("ticket").hidden = false;
-  $("ticket-title").textContent = `工单 Ticket ${t.number} · ${STATUS[t.status]}${t.agent ? ` · ${t.agent}` : ""}`;
+  const title = fill(TEXT.ticketTitle, { number: t.number });
+  $("ticket-title").textContent = `${title} · ${STATUS[t.status]}${t.agent ? ` · ${t.agent}` : ""}`;
   const facts = $("ticket-facts");
   facts.replaceChildren();
-  const shown = [["渠道 Channel", t.channel], ["语言 Language", t.language],
-    ["老年模式 Elderly mode", t.elderly ? "是 yes" : "否 no"], ["原因 Reason", t.reason],
-    ["机器人所在事项 Item the bot was on", t.item || "—"], ["开始 Opened", new Date(t.created_at).toLocaleString()]];
-  if (t.resolution) shown.push(["处理结果 Resolution", t.resolution]);
-  if (t.citizen_rating) shown.push(["市民评分 Citizen rating", `${t.citizen_rating} / 5`]);
+  const fact = TEXT.facts;
+  const shown = [[fact.channel, t.channel], [fact.language, t.language],
+    [fact.elderly, t.elderly ? TEXT.yes : TEXT.no], [fact.reason, t.reason],
+    [fact.item, t.item || TEXT.none], [fact.opened, new Date(t.created_at).toLocaleString()]];
+  if (t.resolution) shown.push([fact.resolution, t.resolution]);
+  if (t.citizen_rating) shown.push([fact.rating, `${t.citizen_rating} / 5`]);
   for (const [name, value] of shown) facts.append(element("dt", "", name), element("dd", "", value));
   const sla = $("ticket-sla");
   sla.replaceChildren();
@@ -229,7 +233,7 @@ async function act(path, body, done) {
   const { status, body: answer } = await api("POST", `/api/agent/tickets/${encodeURIComponent(state.current)}/${path}`,
     body);
   if (status !== 200) {
-    notice((answer && answer.error && answer.error.message) || "操作没有成功 / That did not work");
+    notice((answer && answer.error && answer.error.message) || TEXT.failed);
     return false;
   }
   notice(done);
@@ -240,13 +244,13 @@ async function act(path, body, done) {
 
 $("claim").addEventListener("click", () => {
   state.focusReply = true; // once the ticket shows as ours, the cursor goes to the reply box
-  act("claim", null, "已认领 Claimed").then((ok) => { if (!ok) state.focusReply = false; });
+  act("claim", null, TEXT.claimed).then((ok) => { if (!ok) state.focusReply = false; });
 });
-$("take-over").addEventListener("click", () => act("take_over", null, "已接管 Taken over"));
-$("release").addEventListener("click", () => act("release", null, "已放回队列 Released"));
+$("take-over").addEventListener("click", () => act("take_over", null, TEXT.takenOver));
+$("release").addEventListener("click", () => act("release", null, TEXT.released));
 $("forward").addEventListener("click", () => {
   const to = $("forward-to").value;
-  if (to) act("forward", { to }, `已转给 Forwarded to ${to}`);
+  if (to) act("forward", { to }, fill(TEXT.forwarded, { agent: to }));
 });
 
 $("reply-form").addEventListener("submit", async (event) => {
@@ -254,24 +258,24 @@ $("reply-form").addEventListener("submit", async (event) => {
   const text = $("reply").value.trim();
   if (!text) return;
   // clear the box only if it still holds what was sent (the agent may have typed on meanwhile)
-  if (await act("reply", { text }, "已发送 Sent") && $("reply").value.trim() === text) $("reply").value = "";
+  if (await act("reply", { text }, TEXT.sent) && $("reply").value.trim() === text) $("reply").value = "";
 });
 
 $("note").addEventListener("click", async () => {
   const text = $("reply").value.trim();
   if (!text) return;
-  if (await act("note", { text }, "已记录备注 Note saved") && $("reply").value.trim() === text) $("reply").value = "";
+  if (await act("note", { text }, TEXT.noteSaved) && $("reply").value.trim() === text) $("reply").value = "";
 });
 
 $("close-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const resolution = $("resolution").value.trim();
   if (!resolution) {
-    notice("请写处理结果 / Write the resolution first");
+    notice(TEXT.resolutionFirst);
     $("resolution").focus();
     return;
   }
-  if (await act("close", { resolution }, "工单已结束 Ticket closed")) $("resolution").value = "";
+  if (await act("close", { resolution }, TEXT.closed)) $("resolution").value = "";
 });
 
 $("canned").addEventListener("change", () => {
@@ -283,7 +287,7 @@ function fillCanned(canned) {
   const select = $("canned");
   for (const [language, lines] of Object.entries(canned)) {
     const group = document.createElement("optgroup");
-    group.label = language === "zh" ? "中文" : "English";
+    group.label = TEXT.cannedGroups[language === "zh" ? "zh" : "en"];
     for (const line of lines) {
       const option = element("option", "", line);
       option.value = line;
@@ -295,7 +299,7 @@ function fillCanned(canned) {
 
 function fillAgents(agents) {
   const select = $("forward-to");
-  select.replaceChildren(element("option", "", "—"));
+  select.replaceChildren(element("option", "", TEXT.none));
   select.firstChild.value = "";
   for (const agent of agents) {
     if (state.me && agent.username === state.me.username) continue;

@@ -1,6 +1,7 @@
 // govbot web chat: sends what the user types or clicks to /api/chat, shows and speaks the bot's replies,
 // keeps the conversation across reloads and holds messages back until the gateway is reachable again.
 import { STRINGS, applyLanguage, fill, initialLanguage } from "./i18n.js";
+import * as payloads from "./payloads.js";
 import { linkedText, messageElement, welcomeElement } from "./render.js";
 import { Speaker } from "./speech.js";
 import { Recorder } from "./voice.js";
@@ -361,24 +362,24 @@ page.large.addEventListener("click", () => {
   prefs.large = !prefs.large;
   savePrefs(prefs);
   applyModes();
-  submit(prefs.large ? "/large_text_on" : "/large_text_off", null, true);
+  submit(payloads.mode("large_text", prefs.large), null, true);
 });
 
 page.voice.addEventListener("click", () => {
   prefs.voice = !prefs.voice;
   savePrefs(prefs);
   applyModes();
-  submit(prefs.voice ? "/voice_on" : "/voice_off", null, true);
+  submit(payloads.mode("voice", prefs.voice), null, true);
 });
 
 page.language.addEventListener("click", () => {
   const target = strings().otherLanguageCode;
   setLanguage(target);
-  submit(`/switch_language{"target_language": "${target}"}`, null, true);
+  submit(payloads.switchLanguage(target), null, true);
 });
 
-page.person.addEventListener("click", () => submit("/ask_person", strings().person));
-page.cancel.addEventListener("click", () => submit("/cancel_handoff", strings().cancelHandoff));
+page.person.addEventListener("click", () => submit(payloads.askPerson, strings().person));
+page.cancel.addEventListener("click", () => submit(payloads.cancelHandoff, strings().cancelHandoff));
 
 window.addEventListener("online", () => wakeUp());
 

@@ -94,6 +94,52 @@ export const STRINGS = {
   },
 };
 
+// The agent console (agent.js) shows Chinese and English side by side: one string each, not one per language.
+export const AGENT = {
+  authors: { citizen: "市民 Citizen", bot: "智能助手 Bot", agent: "客服 Agent", system: "系统 System",
+    note: "内部备注 Note" },
+  status: { waiting: "排队中 waiting", assigned: "处理中 assigned", closed: "已结束 closed" },
+  sla: { ok: "正常 ok", warning: "预警 warning", breached: "超时 breached", met: "达标 met", missed: "未达标 missed" },
+  slaNames: { first_response: "首次响应 First response", next_response: "再次响应 Next response",
+    resolution: "办结 Resolution" },
+  slaShortNames: { first_response: "首次响应", next_response: "再次响应", resolution: "办结" },
+  connectionLost: "连接中断，请稍后再试 / Connection lost, try again",
+  minutesSeconds: "{minutes} 分 {seconds} 秒",
+  seconds: "{seconds} 秒",
+  wrongPassword: "用户名或密码不对 / Wrong username or password",
+  cannotLogIn: "无法登录 / Cannot log in",
+  queueCount: "({waiting} 排队 waiting, {active} 处理中 in progress)",
+  agentsOnline: "{count} 位客服在线 agents online",
+  openNow: "服务时间内 open",
+  closedNow: "非服务时间 outside working hours",
+  openTicket: "打开工单 Open ticket {number}",
+  waited: "等待 waited {time}",
+  priority: "优先级 priority {priority}",
+  elderly: "老年模式 elderly",
+  noTickets: "没有待处理的工单 / No open tickets",
+  metrics: { tickets: "工单 Tickets", answeredWithinTarget: "按时首次响应 Answered within target",
+    abandonment: "放弃率 Abandonment", waitMedian: "等待中位数 Median wait", waitP90: "等待 p90 wait",
+    rating: "市民评分 Citizen rating" },
+  none: "—",
+  cannotOpen: "打不开工单 / Cannot open the ticket",
+  ticketTitle: "工单 Ticket {number}",
+  facts: { channel: "渠道 Channel", language: "语言 Language", elderly: "老年模式 Elderly mode", reason: "原因 Reason",
+    item: "机器人所在事项 Item the bot was on", opened: "开始 Opened", resolution: "处理结果 Resolution",
+    rating: "市民评分 Citizen rating" },
+  yes: "是 yes",
+  no: "否 no",
+  failed: "操作没有成功 / That did not work",
+  claimed: "已认领 Claimed",
+  takenOver: "已接管 Taken over",
+  released: "已放回队列 Released",
+  forwarded: "已转给 Forwarded to {agent}",
+  sent: "已发送 Sent",
+  noteSaved: "已记录备注 Note saved",
+  resolutionFirst: "请写处理结果 / Write the resolution first",
+  closed: "工单已结束 Ticket closed",
+  cannedGroups: { zh: "中文", en: "English" },
+};
+
 /** A string with {placeholders} filled in. */
 export function fill(template, values) {
   return template.replace(/\{(\w+)\}/g, (whole, key) => (key in values ? String(values[key]) : whole));

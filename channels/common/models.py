@@ -1,8 +1,8 @@
 """Request and response shapes of the gateway's JSON API."""
 
-from typing import Any, Optional
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from core.messages import BotMessage
 
 SENDER_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 
@@ -33,22 +33,6 @@ class SpeechRequest(BaseModel):
     slow: bool = Field(default=False, description="Speak more slowly (elderly mode)")
 
 
-class Button(BaseModel):
-    """A choice the bot offers; sending its payload selects it."""
-
-    title: str
-    payload: str
-
-
-class BotMessage(BaseModel):
-    """One message from the bot."""
-
-    text: Optional[str] = None
-    buttons: list[Button] = Field(default_factory=list)
-    image: Optional[str] = None
-    custom: Optional[dict[str, Any]] = None
-
-
 class ChatResponse(BaseModel):
     """The bot's replies to one user message."""
 
@@ -56,18 +40,9 @@ class ChatResponse(BaseModel):
     messages: list[BotMessage]
 
 
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorResponse(BaseModel):
-    """Every error the gateway returns has this shape."""
-
-    error: ErrorDetail
-
-
 class HealthResponse(BaseModel):
+    """The gateway is up; whether Rasa is reachable with a model loaded."""
+
     status: str
     version: str
     rasa: str

@@ -5,7 +5,7 @@ from typing import Any, Optional
 
 import httpx
 
-from channels.models import BotMessage, Button
+from core.messages import BotMessage, Button
 
 log = logging.getLogger("govbot.rasa_client")
 
@@ -15,15 +15,29 @@ class RasaUnavailable(RuntimeError):
 
 
 class RasaClient:
-    """Sends user messages to Rasa and turns its replies into BotMessages."""
+    """Sends user messages to Rasa and turns its replies into BotMessages (a `Conversation` without handoff).
+
+    Its HTTP connections open on first use and end with `close()`; the client can be used again after that
+    (the gateway builds one per app and closes it when the app stops, possibly to start it again).
+    """
 
     def __init__(self, base_url: str, timeout: float) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.AsyncClient(base_url=self.base_url,
-                                       timeout=httpx.Timeout(timeout, connect=min(timeout, 3.0)))
+        self.timeout = timeout
+        self._client: Optional[httpx.AsyncClient] = None
+
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(base_url=self.base_url,
+                                             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 3.0)))
+        return self._client
 
     async def close(self) -> None:
-        await self._http.aclose()
+        """End the HTTP connections."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
 
     async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
         """Deliver one user message to Rasa and return the bot's replies."""

@@ -1,0 +1,58 @@
+"""The one error envelope of every HTTP answer the gateway refuses: {"error": {"code": ..., "message": ...}}."""
+
+from typing import Any
+
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong: a stable code for programs and a sentence for people."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error the gateway returns has this shape."""
+
+    error: ErrorDetail
+
+
+def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    """A JSON error in the gateway's one error shape; `extra` adds top-level fields (e.g. "speech")."""
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message)).model_dump()
+    return JSONResponse(status_code=status, content={**body, **extra})
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses=` entry documenting these error statuses with the envelope."""
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
+def describe_validation_error(error: RequestValidationError) -> tuple[str, str]:
+    """Turn pydantic's error list into one (code, readable message) pair."""
+    first = error.errors()[0] if error.errors() else {}
+    kind = first.get("type", "")
+    field = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    if kind == "json_invalid":
+        return "invalid_json", "the request body is not valid JSON"
+    if kind == "model_attributes_type" or (not field and kind.endswith("_type")):
+        return "invalid_body", 'the request body must be a JSON object like {"sender": "...", "text": "..."}'
+    if kind == "missing":
+        return "missing_field", f"{field} is required"
+    if kind == "extra_forbidden":
+        return "unknown_field", f"{field} is not a known field"
+    if field == "text" and kind == "value_error":
+        return "empty_text", "text must not be empty"
+    if field == "sender" and kind == "string_pattern_mismatch":
+        return "invalid_sender", "sender must be 1-64 letters, digits or . _ : -"
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+    return f"invalid_{field or 'request'}", f"{field}: {message}" if field else message
+
+
+async def validation_error_response(_request: object, error: RequestValidationError) -> JSONResponse:
+    """The app's handler of invalid requests: 400 with the envelope (FastAPI's default is a 422 list)."""
+    code, message = describe_validation_error(error)
+    return error_response(400, code, message)

@@ -1,0 +1,83 @@
+"""Routing a citizen's message: to the bot normally; into the ticket while a person handles the conversation.
+
+`MessageRouter` is the gateway's `Conversation`: the web chat API, voice and Telegram all send through it.
+It asks the handoff desk whether a ticket is open, passes the message to Rasa otherwise, and opens a ticket
+when the bot hands the conversation over (with the bot conversation so far, read from Rasa's tracker).
+"""
+
+from datetime import datetime, timezone
+from typing import Any, Optional, Protocol
+
+from channels.common.conversation import Conversation
+from core.messages import BotMessage
+from core.payloads import CANCEL_HANDOFF, RATE_TICKET, parse_rate_ticket
+from handoff.desk import Desk
+from handoff.records import TicketOpening
+
+HISTORY_LIMIT = 60  # bot-conversation turns copied into a new ticket
+
+
+class Bot(Conversation, Protocol):
+    """The bot behind the router (the gateway's RasaClient): it answers and can tell the conversation so far."""
+
+    async def conversation_events(self, sender: str) -> list[dict[str, Any]]:
+        """The events of the conversation's tracker (empty when they cannot be had)."""
+        ...
+
+
+def handoff_of(replies: list[BotMessage]) -> Optional[dict[str, Any]]:
+    """The bot's handoff payload in these replies (with the user's modes), if it handed the conversation over."""
+    for reply in replies:
+        handoff = (reply.custom or {}).get("handoff")
+        if isinstance(handoff, dict):
+            return {**handoff, "mode": (reply.custom or {}).get("mode") or {}}
+    return None
+
+
+def opening_of(sender: str, channel: str, handoff: dict[str, Any]) -> TicketOpening:
+    """What a new ticket records, from the bot's handoff payload."""
+    mode = handoff.get("mode") or {}
+    return TicketOpening(sender_id=sender, channel=channel, language="en" if handoff.get("language") == "en" else "zh",
+                         reason=str(handoff.get("reason") or "user_request"), item=handoff.get("item"),
+                         large_text=bool(mode.get("large_text")), voice=bool(mode.get("voice")))
+
+
+def history_of(events: list[dict[str, Any]]) -> list[tuple[str, str, datetime]]:
+    """The citizen's and the bot's messages since the conversation's last session start."""
+    start = max((i for i, e in enumerate(events) if e.get("event") == "session_started"), default=-1)
+    turns = []
+    for event in events[start + 1:]:
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            at = datetime.fromtimestamp(float(event.get("timestamp") or 0), timezone.utc)
+            words = str(event["text"])
+            if event["event"] == "user" and words.startswith("/"):
+                words = f"[button] {words}"  # a pressed button's payload, shown as such to the agent
+            turns.append(("citizen" if event["event"] == "user" else "bot", words, at))
+    return turns[-HISTORY_LIMIT:]
+
+
+class MessageRouter:
+    """Sends each citizen message to whoever has the conversation: the bot, or the person on its open ticket."""
+
+    def __init__(self, desk: Desk, bot: Bot) -> None:
+        self.desk, self.bot = desk, bot
+
+    async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
+        """Handle one citizen message; the replies to show at once (RasaUnavailable when the bot cannot answer)."""
+        ticket = await self.desk.open_ticket_of(sender)
+        if ticket is not None:
+            if text == CANCEL_HANDOFF:
+                return [await self.desk.cancel(ticket)]
+            return await self.desk.citizen_message(ticket, text)
+        if text.startswith(RATE_TICKET):
+            rating = parse_rate_ticket(text)
+            return await self.desk.rate(sender, *rating) if rating else []
+        if text == CANCEL_HANDOFF:  # a stale button: nothing is open any more
+            return []
+        replies = await self.bot.send(sender, text, metadata)
+        handoff = handoff_of(replies)
+        if handoff is None:
+            return replies
+        channel = str((metadata or {}).get("channel") or "web")
+        history = history_of(await self.bot.conversation_events(sender))
+        return replies + [await self.desk.open_ticket(opening_of(sender, channel, handoff), history)]
