@@ -4,14 +4,14 @@ import argparse
 import getpass
 import sys
 
-from govbot.settings import Settings
+from core.settings import Settings
 
 
-def _store():  # type: ignore[no-untyped-def]
-    from govbot.database import database_url_in
-    from channels.handoff.store import TicketStore
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from core.database import database_url
+    from handoff.store import TicketStore
 
-    return TicketStore(database_url_in(Settings.from_env().var_dir))
+    return TicketStore(database_url(settings))
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -23,12 +23,12 @@ def _password(args: argparse.Namespace) -> str:
     return first
 
 
-def cmd_agent_add(args: argparse.Namespace) -> int:
+def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
     """Create an agent who can log in at /agent (the password is asked for, or read from stdin)."""
-    from channels.handoff.store import HandoffError
+    from handoff.store import HandoffError
 
     try:
-        agent = _store().add_agent(args.username, _password(args), args.name)
+        agent = _store(settings).add_agent(args.username, _password(args), args.name)
     except (HandoffError, ValueError) as error:
         print(f"govbot: {error}")
         return 1
@@ -36,9 +36,9 @@ def cmd_agent_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_agent_list(args: argparse.Namespace) -> int:
+def cmd_agent_list(args: argparse.Namespace, settings: Settings) -> int:
     """List the agents and when each was last seen."""
-    for agent in _store().agents():
+    for agent in _store(settings).agents():
         seen = agent.last_seen_at.isoformat(timespec="seconds") if agent.last_seen_at else "never"
         print(f"{agent.username}\t{agent.display_name}\tlast seen {seen}")
     return 0

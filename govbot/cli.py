@@ -2,20 +2,22 @@
 
 import argparse
 import logging
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
+from core.database import database_url
+from core.log import configure_logging
+from core.settings import Settings, SettingsError, child_environment
 from govbot import __version__
 from govbot.agent_commands import add_agent_commands
+from govbot.config_command import add_config_command
+from govbot.db_commands import add_db_commands
 from govbot.kb_commands import add_kb_commands
-from govbot.log import configure_logging
-from govbot.settings import Settings, SettingsError
 from govbot.stack import build_services
 from govbot.supervisor import PortsInUse, StartupError, Supervisor
 from govbot.training import TrainingError, TrainingInterrupted, is_stale, model_path, train
@@ -31,6 +33,7 @@ def _say(message: str) -> None:
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
+    """The settings of this run: the environment's, with the command line's options on top."""
     return Settings.from_env().with_overrides(
         gateway_host=getattr(args, "host", None),
         gateway_port=getattr(args, "port", None),
@@ -53,10 +56,10 @@ def _ensure_model(settings: Settings, force: bool = False, stop: Optional[thread
 
 def _ensure_index(settings: Settings) -> None:
     """Build the knowledge index (in a child process, to keep the model out of this one) if stale."""
-    from knowledge.service import index_is_current, kb_dir_from_env
+    from knowledge.service import index_is_current
 
-    kb_dir = kb_dir_from_env()
-    if index_is_current(kb_dir):
+    kb_dir = settings.kb_dir
+    if index_is_current(kb_dir, settings):
         _say(f"knowledge index is up to date ({kb_dir.name})")
         return
     log_path = settings.log_dir / "index.log"
@@ -64,27 +67,43 @@ def _ensure_index(settings: Settings) -> None:
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log_file:
         done = subprocess.run([sys.executable, "-m", "govbot.cli", "kb", "build", str(kb_dir)], cwd=settings.root,
-                              env={**os.environ, "GOVBOT_VAR_DIR": str(settings.var_dir)},
+                              env=child_environment(settings),
                               stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if done.returncode != 0:
         raise StartupError(f"building the knowledge index failed (exit {done.returncode}); see {log_path}")
 
 
-def cmd_train(args: argparse.Namespace) -> int:
+def _upgrade_database(settings: Settings) -> None:
+    """Bring the application database's schema to the newest revision (one query when it is already there)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.schema import upgrade_schema
+
+    try:
+        applied = upgrade_schema(database_url(settings))
+    except SQLAlchemyError as error:
+        raise StartupError(f"upgrading the database schema failed: {type(error).__name__}: {error}") from None
+    if applied:
+        _say(f"database schema upgraded: {', '.join(applied)}")
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     """Train the Rasa model if config, domain or data changed (or always with --force)."""
-    settings = _settings_from(args)
     _ensure_model(settings, force=args.force)
     return EXIT_OK
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Train if needed, start all three services, wait until healthy, stop on a signal."""
+    from handoff.config import HandoffConfig
+
     started = time.monotonic()
-    settings = _settings_from(args)
+    HandoffConfig.from_settings(settings)  # the gateway's handoff settings: a bad value stops us here, not it
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     model = model_path(settings)
     supervisor = Supervisor(build_services(settings, model))
     supervisor.check_ports()  # before training: a busy port should not cost a training run
+    _upgrade_database(settings)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     try:
@@ -145,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.set_defaults(handler=cmd_train)
     add_kb_commands(commands)
     add_agent_commands(commands)
+    add_db_commands(commands)
+    add_config_command(commands)
     return parser
 
 
@@ -158,7 +179,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_USAGE
     configure_logging(settings.log_level)
     try:
-        return args.handler(args)
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except SettingsError as error:
+        _say(f"configuration error: {error}")
+        return EXIT_USAGE
     except PortsInUse as error:
         _say(f"could not start: {error}")
         return EXIT_USAGE

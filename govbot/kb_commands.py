@@ -4,11 +4,10 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Optional
 
-from govbot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
 from knowledge.loader import InvalidKnowledgeBase, load_items
-
-DEFAULT_KB = PROJECT_ROOT / "knowledge" / "items"
 
 
 def _print_errors(errors: list, what: str) -> int:  # type: ignore[type-arg]
@@ -18,39 +17,44 @@ def _print_errors(errors: list, what: str) -> int:  # type: ignore[type-arg]
     return 1
 
 
-def cmd_validate(args: argparse.Namespace) -> int:
+def _kb_dir(given: Optional[str], settings: Settings) -> Path:
+    """The knowledge directory named on the command line, else the served one (GOVBOT_KB_DIR)."""
+    return Path(given).resolve() if given else settings.kb_dir
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     """Check every item file in the directory; list all errors as `file: field: reason`."""
     try:
-        items = load_items(Path(args.directory))
+        items = load_items(_kb_dir(args.directory, settings))
     except InvalidKnowledgeBase as error:
         return _print_errors(error.errors, "nothing loaded")
     print(f"{len(items)} item{'s' if len(items) != 1 else ''}, all valid")
     return 0
 
 
-def _open(kb: str):  # type: ignore[no-untyped-def]
+def _open(kb: Optional[str], settings: Settings):  # type: ignore[no-untyped-def]
     from knowledge.service import open_search
 
-    return open_search(Path(kb).resolve())
+    return open_search(_kb_dir(kb, settings), settings=settings)
 
 
-def cmd_build(args: argparse.Namespace) -> int:
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     """Validate the items and (re)build their search index under var/index if it is stale."""
     from knowledge.embedder import load_encoder
     from knowledge.index import build_index, save_index
     from knowledge.service import index_dir_for, index_is_current, load_config
 
-    kb = Path(args.kb).resolve()
+    kb = _kb_dir(args.kb, settings)
     try:
         items = load_items(kb)
     except InvalidKnowledgeBase as error:
         return _print_errors(error.errors, "the index was not changed")
-    config = load_config()
-    target = index_dir_for(kb)
-    if not args.force and index_is_current(kb, config, items):
+    config = load_config(settings.search_config)
+    target = index_dir_for(kb, settings.index_root)
+    if not args.force and index_is_current(kb, settings, config, items):
         print(f"index is up to date: {target}")
         return 0
-    encoder = load_encoder(config.encoder, threads=config.threads)
+    encoder = load_encoder(config.encoder, threads=config.threads, model_dir=settings.embedding_model_dir)
     started = time.perf_counter()
     built = build_index(items, encoder, config.index)
     save_index(built, target)
@@ -59,14 +63,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_search(args: argparse.Namespace) -> int:
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     """Search the knowledge base for a question; print the ranked items and the decision."""
     query = args.query.strip()
     if not query:
         print("the question is empty", file=sys.stderr)
         return 2
     try:
-        search = _open(args.kb)
+        search = _open(args.kb, settings)
     except InvalidKnowledgeBase as error:
         return _print_errors(error.errors, "cannot search")
     result = search.search(query, k=args.k)
@@ -79,7 +83,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Turn a FAQ file (JSON lines id/question/answer) into a knowledge directory."""
     from knowledge.faq_import import FaqImportError, import_faq
 
@@ -94,10 +98,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """Measure the search on a queries file: top-1/top-3, MRR, the none decision, latency."""
-    from knowledge.evaluate import (QueriesFileError, evaluate, in_scope_refused, read_queries, report_json,
-                                    report_lines)
+    from knowledge.evaluate import QueriesFileError, evaluate, in_scope_refused, read_queries, report_json, report_lines
 
     try:
         queries = read_queries(Path(args.queries))
@@ -105,7 +108,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"cannot read the queries: {error}", file=sys.stderr)
         return 2
     try:
-        search = _open(args.kb)
+        search = _open(args.kb, settings)
     except InvalidKnowledgeBase as error:
         return _print_errors(error.errors, "cannot evaluate")
     report, results = evaluate(search, queries)
@@ -118,8 +121,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def add_kb_commands(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Register `govbot kb` with its subcommands, and `govbot eval`."""
-    default_kb = str(DEFAULT_KB)
-    kb_help = f"knowledge directory (default {DEFAULT_KB.relative_to(PROJECT_ROOT)})"
+    default_kb = None  # the served knowledge directory, settings.kb_dir
+    shipped = Settings.model_fields["kb_dir"].default.relative_to(PROJECT_ROOT)
+    kb_help = f"knowledge directory (default: GOVBOT_KB_DIR, else {shipped})"
     kb = commands.add_parser("kb", help="knowledge base: validate, build, search, import")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
 

@@ -6,24 +6,17 @@ from pathlib import Path
 
 import httpx
 
-from govbot.settings import Settings
+from core.settings import Settings, child_environment
 from govbot.supervisor import Service
 from govbot.training import rasa_environment
 
 
 def _app_environment(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
+    """The action server's and the gateway's environment: these settings (ports from the command line included)."""
+    env = child_environment(settings)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH", "")])),
-        GOVBOT_VAR_DIR=str(settings.var_dir),
-        GOVBOT_GATEWAY_HOST=settings.gateway_host,
-        GOVBOT_GATEWAY_PORT=str(settings.gateway_port),
-        GOVBOT_RASA_PORT=str(settings.rasa_port),
-        GOVBOT_ACTIONS_PORT=str(settings.actions_port),
         GOVBOT_RASA_URL=settings.rasa_base_url,
-        GOVBOT_RASA_TIMEOUT=str(settings.rasa_timeout),
-        GOVBOT_MAX_MESSAGE_CHARS=str(settings.max_message_chars),
-        GOVBOT_LOG_LEVEL=settings.log_level,
         OMP_WAIT_POLICY="PASSIVE",
     )
     return env

@@ -148,24 +148,24 @@ class Supervisor:
             time.sleep(self.poll_interval)
             failed = self.failed_service()
             if failed:
-                log.error("service_exited", extra={"fields": {"service": failed.name,
-                                                              "code": failed.process.returncode}})
+                code = failed.process.returncode if failed.process is not None else None
+                log.error("service_exited", extra={"fields": {"service": failed.name, "code": code}})
                 return failed
         return None
 
     def stop(self, grace: float = 15.0) -> None:
         """Stop all services: SIGTERM to each process group, SIGKILL after `grace` seconds."""
-        running = [s for s in self.services if s.process is not None and s.process.poll() is None]
-        for service in running:
-            _signal_group(service.process, signal.SIGTERM)
+        running = [(s, s.process) for s in self.services if s.process is not None and s.process.poll() is None]
+        for _, process in running:
+            _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + grace
-        for service in running:
+        for service, process in running:
             try:
-                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 log.warning("service_killed", extra={"fields": {"service": service.name}})
-                _signal_group(service.process, signal.SIGKILL)
-                service.process.wait()
+                _signal_group(process, signal.SIGKILL)
+                process.wait()
         for service in self.services:
             if service.process is not None:
                 log.info("service_stopped", extra={"fields": {"service": service.name,

@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from govbot.settings import Settings
+from core.settings import Settings, child_environment
 
 # Everything that changes what `rasa train` produces. The Rasa lock is included so that a
 # new Rasa version retrains instead of loading a model it may not read; the code of our
 # own NLU components is included because the model stores what they computed.
-TRAINING_FILES = ("config.yml", "bot/domain.yml", "locks/rasa.lock", "govbot/language.py")
+TRAINING_FILES = ("config.yml", "bot/domain.yml", "locks/rasa.lock", "core/language.py")
 TRAINING_DIRS = {"bot/data": {".yml", ".yaml"}, "bot/nlu": {".py"}}
 
 
@@ -57,7 +57,7 @@ def is_stale(settings: Settings) -> bool:
 
 def rasa_environment(settings: Settings) -> dict[str, str]:
     """Environment for any Rasa process: telemetry off, project importable, files placed."""
-    env = dict(os.environ)
+    env = child_environment(settings)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",
