@@ -17,8 +17,18 @@ def playwright() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[Any]:
-    """A stand-in Telegram Bot API server on loopback (tests/telegram_standin.py) for the module."""
-    from tests.telegram_standin import TelegramStandIn
+    """A stand-in Telegram Bot API server on loopback (testkit/telegram_standin.py) for the module."""
+    from testkit.telegram_standin import TelegramStandIn
 
     with TelegramStandIn() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Any) -> Iterator[Any]:
+    """One headless Debian Chromium for the module's tests."""
+    from testkit.browser import CHROMIUM_ARGS, chromium_path
+
+    launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    yield launched
+    launched.close()

@@ -8,9 +8,9 @@ import subprocess
 import httpx
 import pytest
 
-from govbot.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 from govbot.training import model_path
-from tests.e2e.stack import Stack, module_stack
+from testkit.stack import Stack, module_stack
 
 pytestmark = pytest.mark.slow
 

@@ -8,13 +8,12 @@ import time
 import httpx
 import pytest
 
-from channels.handoff.store import TicketStore
-from tests.e2e.browser import audit, browser_fixture
-from tests.e2e.stack import Gateway, Stack
+from handoff.store import TicketStore
+from testkit.browser import audit
+from testkit.stack import Gateway, Stack
 
 pytestmark = pytest.mark.slow
 
-browser = browser_fixture()
 AGENTS = {"wang": ("小王", "wang-password-1"), "li": ("小李", "li-password-22")}
 
 
@@ -150,8 +149,10 @@ def test_telegram_user_reaches_an_agent_and_back(stack, standin):
     agent = agent_client(stack.url, "li")
     queue = agent.get("/api/agent/queue").json()["tickets"]
     ticket = next(t for t in queue if t["channel"] == "telegram" and t["status"] == "waiting")
+    before = len(standin.sent(user, "sendMessage"))
     assert agent.post(f"/api/agent/tickets/{ticket['number']}/claim").status_code == 200
-    standin.wait_sent(user, 1, "sendMessage", len(standin.sent(user, "sendMessage")) - 1, timeout=30)
+    [joined] = standin.wait_sent(user, 1, "sendMessage", before, timeout=30)
+    assert "小李" in joined.text and "已接入" in joined.text
     before = len(standin.sent(user, "sendMessage"))
     assert agent.post(f"/api/agent/tickets/{ticket['number']}/reply",
                       json={"text": "您好，请问是哪个区？<测试&转义>"}).status_code == 200
@@ -187,7 +188,7 @@ def test_two_agents_claiming_at_once_exactly_one_wins(stack):
                       if (m.get("custom") or {}).get("ticket"))
         barrier, statuses = threading.Barrier(2), {}
 
-        def claim(name, client):  # type: ignore[no-untyped-def]
+        def claim(name, client, barrier=barrier, statuses=statuses, number=number):  # type: ignore[no-untyped-def]
             barrier.wait()
             statuses[name] = client.post(f"/api/agent/tickets/{number}/claim").status_code
 

@@ -8,7 +8,7 @@ import httpx
 import psutil
 import pytest
 
-from tests.e2e.stack import Stack, chat, module_stack
+from testkit.stack import Stack, chat, module_stack
 
 pytestmark = pytest.mark.slow
 

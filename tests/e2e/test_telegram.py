@@ -11,9 +11,9 @@ import shutil
 import pytest
 
 from channels.telegram.render import LARGE_TEXT_MESSAGE, MAX_MESSAGE, utf16_length
-from govbot.settings import PROJECT_ROOT
-from tests.e2e.stack import Stack
-from tests.telegram_standin import TelegramStandIn
+from core.settings import PROJECT_ROOT
+from testkit.stack import Stack
+from testkit.telegram_standin import TelegramStandIn
 
 pytestmark = pytest.mark.slow
 
@@ -69,11 +69,12 @@ def test_a_clarify_keyboard_appears_and_a_callback_selects_an_item(stack, standi
     assert len(choices) >= 2 and all(c["callback_data"].startswith("/choose_item") for c in choices)
     lost = next(c for c in choices if "挂失" in c["text"])
     before = len(standin.sent(502, "sendMessage"))
+    answered = len(standin.sent(method="answerCallbackQuery"))
     standin.press(lost["callback_data"], offer.message_id, 502)
     [answer] = standin.wait_sent(502, 1, "sendMessage", before, timeout=60)
     assert answer.text.startswith("<b>社会保障卡挂失与补办</b>")
     assert standin.sent(502, "editMessageReplyMarkup")[-1].params["message_id"] == offer.message_id
-    assert standin.sent(method="answerCallbackQuery")
+    standin.wait_for(lambda: len(standin.sent(method="answerCallbackQuery")) == answered + 1, timeout=30)
 
 
 def test_large_changes_the_form(stack, standin):

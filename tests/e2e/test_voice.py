@@ -5,8 +5,8 @@ engine (honest, in words and speech) and bad audio, through the real gateway."""
 import httpx
 import pytest
 
-from tests.e2e.stack import module_stack
-from tests.speech import encode, needs_speech_tools, speak
+from testkit.speech import encode, needs_speech_tools, speak
+from testkit.stack import module_stack
 
 pytestmark = [pytest.mark.slow, needs_speech_tools]
 

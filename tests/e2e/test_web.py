@@ -7,13 +7,12 @@ import subprocess
 
 import pytest
 
-from tests.e2e.browser import CHROMIUM_ARGS, audit, browser_fixture, chromium_path
-from tests.e2e.stack import Gateway, module_stack
+from testkit.browser import CHROMIUM_ARGS, audit, chromium_path
+from testkit.stack import Gateway, module_stack
 
 pytestmark = pytest.mark.slow
 
 stack = module_stack("govbot-web")
-browser = browser_fixture()
 
 BOT_MESSAGES = "#log .msg.bot"
 
@@ -247,7 +246,8 @@ def test_history_survives_a_reload_and_is_not_announced_again(open_page):
     page.reload()
     assert page.locator("#log .msg").count() == 0  # the live region starts empty...
     earlier = page.locator("#earlier .msg")
-    assert earlier.count() == 2 and earlier.nth(1).inner_text().count("普通护照首次申请") == 1  # ...history sits above it
+    # ...the history sits above it
+    assert earlier.count() == 2 and earlier.nth(1).inner_text().count("普通护照首次申请") == 1
     assert page.input_value("#text") == "还没发出去的字"
     # old buttons still work
     before = page.locator(BOT_MESSAGES).count()
@@ -307,6 +307,10 @@ def test_page_text_has_no_untranslated_keys(open_page):
     page = open_page("en-US")
     text = page.inner_text("body")
     assert not re.search(r"\bundefined\b", text) and "Hello!" in text
+    labelled = page.eval_on_selector_all(
+        "[aria-label], [placeholder], [title]",
+        "nodes => nodes.flatMap(n => ['aria-label', 'placeholder', 'title'].map(a => n.getAttribute(a)))")
+    assert not [value for value in labelled if value is not None and (value == "" or "undefined" in value)]
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +335,7 @@ def record(page, seconds: float) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def open_mic_page(mic_browser, stack):  # type: ignore[no-untyped-def]
-    """open_mic_page(locale): a fresh page (not yet loaded) in the browser with the spoken question as its microphone."""
+    """open_mic_page(locale): a fresh page (not yet loaded) in the browser, the spoken question as its microphone."""
     contexts = []
 
     def opened(locale: str):  # type: ignore[no-untyped-def]

@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from channels.handoff.config import HandoffConfig
-from channels.handoff.policy import (HoursError, SlaTargets, TicketTimes, WorkingHours, estimated_wait_minutes,
+from handoff.config import HandoffConfig
+from handoff.policy import (HoursError, SlaTargets, TicketTimes, WorkingHours, estimated_wait_minutes,
                                      priority, sla_states, timer_state)
-from channels.handoff.queue import build_queue, metrics, position_in
-from channels.handoff.store import Ticket
-from govbot.settings import SettingsError
-from tests.handoff import START
+from handoff.queue import build_queue, metrics, position_in
+from handoff.store import Ticket
+from core.settings import Settings, SettingsError
+from testkit.handoff import START
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TARGETS = SlaTargets(first_response=120, next_response=300, resolution=1800, warn_share=0.8)
@@ -113,16 +113,16 @@ def test_sla_targets_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("GOVBOT_SLA_FIRST_RESPONSE", "60")
     monkeypatch.setenv("GOVBOT_SLA_RESOLUTION", "600")
     monkeypatch.setenv("GOVBOT_HANDOFF_HOURS", "mon-fri 09:00-18:00")
-    config = HandoffConfig.from_env()
+    config = HandoffConfig.from_settings(Settings.from_env())
     assert (config.sla.first_response, config.sla.next_response, config.sla.resolution) == (60, 300, 600)
     assert not config.hours.always
     monkeypatch.setenv("GOVBOT_SLA_FIRST_RESPONSE", "soon")
     with pytest.raises(SettingsError, match="GOVBOT_SLA_FIRST_RESPONSE"):
-        HandoffConfig.from_env()
+        HandoffConfig.from_settings(Settings.from_env())
     monkeypatch.setenv("GOVBOT_SLA_FIRST_RESPONSE", "60")
     monkeypatch.setenv("GOVBOT_HANDOFF_HOURS", "weekdays")
     with pytest.raises(SettingsError, match="GOVBOT_HANDOFF_HOURS"):
-        HandoffConfig.from_env()
+        HandoffConfig.from_settings(Settings.from_env())
 
 
 # --- priority and the queue -------------------------------------------------------------------------------------

@@ -81,21 +81,17 @@ def test_unknown_category(kb):
     assert error.startswith("odd-category.yml: category: unknown category 'space-travel'")
 
 
-def test_duplicate_id(kb):
-    shutil.copy(EXAMPLE, kb / "copy.yaml")
-    errors = errors_for(kb)
-    assert any("id-card-first-apply.yml: id: duplicate id" in e or "copy.yaml: id: " in e for e in errors)
-
-
 def test_duplicate_id_across_yml_and_yaml(kb):
     shutil.copy(EXAMPLE, kb / "id-card-first-apply.yaml")
     errors = errors_for(kb)
-    assert errors == ["id-card-first-apply.yml: id: duplicate id 'id-card-first-apply' (also in id-card-first-apply.yaml)"]
+    assert errors == ["id-card-first-apply.yml: id: duplicate id 'id-card-first-apply' "
+                      "(also in id-card-first-apply.yaml)"]
 
 
 def test_id_must_match_file_name(kb):
     shutil.copy(EXAMPLE, kb / "another-name.yml")
-    assert errors_for(kb) == ["another-name.yml: id: id 'id-card-first-apply' differs from the file name 'another-name'"]
+    assert errors_for(kb) == ["another-name.yml: id: id 'id-card-first-apply' differs from the file name "
+                              "'another-name'"]
 
 
 def test_empty_steps(kb):
@@ -153,11 +149,6 @@ def test_empty_directory(tmp_path):
     assert errors_for(tmp_path) == [f"{tmp_path}: (directory): no item files (*.yml)"]
 
 
-def test_shipped_knowledge_base_is_valid():
-    items = load_items(EXAMPLE.parent)
-    assert items
-
-
 def test_cli_validate_lists_all_errors_and_exits_non_zero(kb):
     (kb / "a.yml").write_text("id: [\n", encoding="utf-8")
     shutil.copy(EXAMPLE, kb / "c.yml")
@@ -174,7 +165,8 @@ def test_cli_validate_ok(kb):
     assert "1 item" in result.stdout
 
 
-CATALOGUE = Path(__file__).parents[3] / "shared" / "service-catalogue.tsv"
+# the product owner's list of the 60 items the first knowledge base must cover (a copy of shared/'s)
+CATALOGUE = Path(__file__).parents[1] / "data" / "service-catalogue.tsv"
 
 
 def test_shipped_items_are_complete_in_both_languages():
@@ -189,9 +181,9 @@ def test_shipped_items_are_complete_in_both_languages():
         assert item.hotline, item.id
 
 
-@pytest.mark.skipif(not CATALOGUE.is_file(), reason="the shared service catalogue is not beside this checkout")
 def test_every_catalogue_item_is_in_the_knowledge_base():
     rows = [line.split("\t") for line in CATALOGUE.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
     items = {item.id: item for item in load_items(EXAMPLE.parent)}
+    assert len(rows) == 60
     assert {row[0] for row in rows} <= set(items)
     assert all(items[row[0]].category == row[1] for row in rows)

@@ -1,4 +1,4 @@
-from govbot.language import detect_language
+from core.language import detect_language
 import pytest
 
 

@@ -3,7 +3,7 @@
 import json
 import logging
 
-from govbot.log import JsonFormatter, redact
+from core.log import JsonFormatter, redact
 
 
 def test_redacts_sensitive_values():

@@ -3,14 +3,18 @@
 from datetime import datetime, timezone
 
 import pytest
+from sqlalchemy import create_engine, text
 
-from govbot.database import database_url
-from govbot.ratings import LEVELS, Rating, RatingStore, is_bad, level_name
+from core.database import database_url
+from core.settings import Settings
+from core.ratings import LEVELS, Rating, RatingRow, RatingStore, is_bad, level_name
+from core.schema import current_revision, head_revision
 
 
 def test_levels_are_the_national_five_level_scale():
     assert [LEVELS[level][0] for level in (5, 4, 3, 2, 1)] == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
-    assert level_name(3, "en") == "basically satisfied" and [is_bad(level) for level in (1, 2, 3)] == [True, True, False]
+    assert level_name(3, "en") == "basically satisfied"
+    assert [is_bad(level) for level in (1, 2, 3)] == [True, True, False]
 
 
 def test_ratings_are_stored_and_counted(tmp_path):
@@ -44,6 +48,27 @@ def test_a_level_off_the_scale_is_refused(level):
 def test_database_defaults_to_sqlite_in_the_var_dir_and_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("GOVBOT_DATABASE_URL", raising=False)
     monkeypatch.setenv("GOVBOT_VAR_DIR", str(tmp_path))
-    assert database_url() == f"sqlite:///{tmp_path.resolve() / 'govbot.db'}"
+    assert database_url(Settings.from_env()) == f"sqlite:///{tmp_path.resolve() / 'govbot.db'}"
     monkeypatch.setenv("GOVBOT_DATABASE_URL", "postgresql+psycopg://govbot@localhost/govbot")
-    assert database_url() == "postgresql+psycopg://govbot@localhost/govbot"
+    assert database_url(Settings.from_env()) == "postgresql+psycopg://govbot@localhost/govbot"
+
+
+def test_the_store_brings_its_database_to_the_newest_schema_revision(tmp_path):
+    url = f"sqlite:///{tmp_path / 'govbot.db'}"
+    store = RatingStore(url)
+    assert current_revision(store.engine) == head_revision()
+    store.engine.dispose()
+
+
+def test_a_ratings_file_from_before_migrations_keeps_its_ratings(tmp_path):
+    url = f"sqlite:///{tmp_path / 'govbot.db'}"
+    old = create_engine(url)
+    RatingRow.metadata.create_all(old)  # what the store did before migrations
+    with old.begin() as connection:
+        connection.execute(text("INSERT INTO ratings (created_at, sender_id, language, level) "
+                                "VALUES ('2025-01-02 03:04:05.000000', 'u1', 'zh', 5)"))
+    old.dispose()
+    store = RatingStore(url)
+    assert [(r.sender_id, r.level) for r in store.all()] == [("u1", 5)]
+    assert current_revision(store.engine) == head_revision()
+    store.engine.dispose()

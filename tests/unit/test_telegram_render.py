@@ -3,10 +3,10 @@
 import html
 import re
 
-from channels.models import BotMessage, Button
+from core.messages import BotMessage, Button
 from channels.telegram.render import (LARGE_TEXT_MESSAGE, MAX_CALLBACK_BYTES, MAX_MESSAGE, PayloadKeys,
                                       render_message, render_replies, utf16_length)
-from channels.telegram.state import UserStates
+from channels.telegram.state import UserState, UserStates
 
 ANSWER = {"kind": "answer", "language": "zh", "mode": {"large_text": False, "voice": False}}
 TAG = re.compile(r"</?b>")
@@ -122,3 +122,20 @@ def test_user_states_follow_the_payload_and_stay_bounded():
     states.update_from(2, [BotMessage(text="no payload")])
     states.update_from(3, [BotMessage(text="no payload")])
     assert states.get(1).large_text is None and len(states) == 2
+
+
+def test_payload_keys_drop_the_key_issued_longest_ago_even_if_it_was_just_pressed():
+    keys = PayloadKeys(capacity=2)
+    first, second = (keys.callback_data("/choose_item" + "x" * 60 + str(n)) for n in (1, 2))
+    assert keys.resolve(first) is not None  # pressing a button does not keep its key longer
+    keys.callback_data("/choose_item" + "x" * 60 + "3")
+    assert keys.resolve(first) is None and keys.resolve(second) is not None
+
+
+def test_user_states_keep_the_users_seen_most_recently():
+    states = UserStates(capacity=2)
+    states.set(1, UserState(language="en"))
+    states.set(2, UserState(language="zh"))
+    assert states.get(1).language == "en"  # user 1 seen again: user 2 is now the one seen longest ago
+    states.set(3, UserState())
+    assert states.get(2) == UserState() and states.get(1).language == "en" and len(states) == 2

@@ -1,12 +1,13 @@
 """`govbot train`'s staleness logic: retrain exactly when config, domain or data change."""
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
-from govbot.settings import Settings
+from core.settings import Settings
 from govbot.training import TrainingError, fingerprint, is_stale, model_path, train, training_inputs
 
 
@@ -25,8 +26,12 @@ def settings_for(root: Path) -> Settings:
     return Settings(root=root, var_dir=root / "var", models_dir=root / "var" / "models")
 
 
-def test_fingerprint_is_stable(project):
-    assert fingerprint(project) == fingerprint(project)
+def test_fingerprint_depends_on_contents_not_on_where_the_project_is(project, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "project"
+    shutil.copytree(project, elsewhere)
+    assert fingerprint(elsewhere) == fingerprint(project)
+    (elsewhere / "config.yml").write_text((elsewhere / "config.yml").read_text() + "# edited\n")
+    assert fingerprint(elsewhere) != fingerprint(project)
 
 
 @pytest.mark.parametrize("changed", ["config.yml", "bot/domain.yml", "bot/data/nlu.yml", "locks/rasa.lock"])
@@ -61,7 +66,7 @@ def test_training_inputs_are_listed_in_a_stable_order(project):
     (project / "bot" / "data" / "b.yml").write_text("x\n")
     (project / "bot" / "data" / "a.yml").write_text("x\n")
     names = [p.relative_to(project).as_posix() for p in training_inputs(project)]
-    assert names == ["config.yml", "bot/domain.yml", "locks/rasa.lock", "govbot/language.py",
+    assert names == ["config.yml", "bot/domain.yml", "locks/rasa.lock", "core/language.py",
                      "bot/data/a.yml", "bot/data/b.yml", "bot/data/nlu.yml"]
 
 
@@ -83,6 +88,10 @@ def test_stale_until_a_model_for_the_current_inputs_exists(project):
     assert is_stale(settings)
 
 
+# shell: read --out and --fixed-model-name like `rasa train` does
+READ_ARGS = 'while [ $# -gt 0 ]; do case "$1" in --out) out=$2;; --fixed-model-name) name=$2;; esac; shift; done\n'
+
+
 def fake_rasa(project: Path, body: str) -> None:
     """Install a stand-in `rasa` executable into the project's .venv-rasa."""
     script = project / ".venv-rasa" / "bin" / "rasa"
@@ -94,8 +103,7 @@ def fake_rasa(project: Path, body: str) -> None:
 def test_train_runs_rasa_once_and_then_reuses_the_model(project):
     calls = project / "calls.txt"
     # Writes the model where --out/--fixed-model-name say, like `rasa train` does.
-    fake_rasa(project, f'echo "$@" >> {calls}\n'
-                       'while [ $# -gt 0 ]; do case "$1" in --out) out=$2;; --fixed-model-name) name=$2;; esac; shift; done\n'
+    fake_rasa(project, f'echo "$@" >> {calls}\n' + READ_ARGS +
                        'echo trained > "$out/$name.tar.gz"\n')
     settings = settings_for(project)
     path = train(settings)
@@ -107,7 +115,7 @@ def test_train_runs_rasa_once_and_then_reuses_the_model(project):
 
 
 def test_failed_training_leaves_no_model_behind(project):
-    fake_rasa(project, 'while [ $# -gt 0 ]; do case "$1" in --out) out=$2;; --fixed-model-name) name=$2;; esac; shift; done\n'
+    fake_rasa(project, READ_ARGS +
                        'echo half > "$out/$name.tar.gz"; echo "boom" ; exit 3\n')
     settings = settings_for(project)
     with pytest.raises(TrainingError, match="exit 3"):
@@ -127,6 +135,7 @@ def test_training_environment_turns_telemetry_off(project, monkeypatch):
 
 def test_stop_request_interrupts_training_and_saves_nothing(project):
     import threading
+
     from govbot.training import TrainingInterrupted
     pid_file = project / "pid"
     fake_rasa(project, f'echo $$ > {pid_file}; sleep 60\n')

@@ -1,16 +1,16 @@
 """Text-to-speech: espeak-ng offline, gTTS's requests and fallback, the cache, and the /api/tts endpoint."""
 
 import io
-from urllib.parse import unquote
 import time
 import wave
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from channels.gateway import create_app
 from channels.voice.tts import EngineFailed, EspeakEngine, GttsEngine, TextToSpeech, chunks, clean_for_speech
-from govbot.settings import Settings
+from core.settings import Settings
 
 
 def wav_seconds(audio: bytes) -> float:
@@ -30,11 +30,13 @@ def test_espeak_makes_valid_audio_of_plausible_length(language, text, low, high)
 def test_slow_speech_takes_longer():
     engine = EspeakEngine()
     text = "Please bring your ID card to the police station."
-    assert wav_seconds(engine.synthesise(text, "en", slow=True)) > 1.2 * wav_seconds(engine.synthesise(text, "en", False))
+    slow, normal = engine.synthesise(text, "en", slow=True), engine.synthesise(text, "en", False)
+    assert wav_seconds(slow) > 1.2 * wav_seconds(normal)
 
 
 def test_text_is_cleaned_for_speech():
-    spoken = clean_for_speech("护照办理\n办理步骤:\n1. 预约\n2. 去<b>窗口</b>\n- 身份证\n咨询电话: 12367 见 https://x.cn", "zh")
+    written = "护照办理\n办理步骤:\n1. 预约\n2. 去<b>窗口</b>\n- 身份证\n咨询电话: 12367 见 https://x.cn"
+    spoken = clean_for_speech(written, "zh")
     assert spoken == "护照办理。 办理步骤: 第1步，预约。 第2步，去 窗口。 身份证。 咨询电话: 1 2 3 6 7 见。"
     assert clean_for_speech("Steps:\n1. Book", "en") == "Steps: Step 1: Book."
 

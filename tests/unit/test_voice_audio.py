@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from channels.voice.audio import SAMPLE_RATE, AudioDecoder, AudioError, AudioLimits
-from tests.speech import ENCODINGS, encode, needs_speech_tools, silence, speak
+from testkit.speech import ENCODINGS, encode, needs_speech_tools, silence, speak
 
 pytestmark = needs_speech_tools
 
@@ -38,7 +38,10 @@ def test_stereo_48k_is_mixed_down_and_resampled(question):
     assert abs(decoded.seconds - AudioDecoder().decode(question.read_bytes()).seconds) < 0.1
 
 
-def _code(data: bytes, limits: AudioLimits = AudioLimits()) -> tuple[str, int]:
+DEFAULT_LIMITS = AudioLimits()
+
+
+def _code(data: bytes, limits: AudioLimits = DEFAULT_LIMITS) -> tuple[str, int]:
     with pytest.raises(AudioError) as caught:
         AudioDecoder(limits).decode(data)
     return caught.value.code, caught.value.status

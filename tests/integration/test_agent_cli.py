@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from channels.handoff.store import TicketStore
-from tests.handoff import db_url  # noqa: F401  (a fixture: SQLite file or PostgreSQL database)
+from handoff.store import TicketStore
 
 GOVBOT = [sys.executable, "-m", "govbot.cli"]  # each run takes seconds (the CLI imports the gateway)
 

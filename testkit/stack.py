@@ -1,6 +1,5 @@
 """A `govbot run` stack on free ports, for end-to-end tests."""
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,9 +12,9 @@ import httpx
 import psutil
 import pytest
 
-from govbot.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, process_environment
 from govbot.supervisor import port_is_free
-from tests.helpers import free_port
+from testkit.helpers import free_port
 
 STARTUP_TIMEOUT = 900  # a cold start trains the model first
 
@@ -26,7 +25,7 @@ class Stack:
     def __init__(self, var_dir: Path, env: Optional[dict[str, str]] = None) -> None:
         self.ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
         self.var_dir = var_dir
-        env = {**os.environ, "GOVBOT_VAR_DIR": str(var_dir),
+        env = {**process_environment(), "GOVBOT_VAR_DIR": str(var_dir),
                # share trained models and knowledge indexes with the developer's own runs
                # (both are keyed by the hash of what they were built from)
                "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
@@ -40,6 +39,7 @@ class Stack:
         self.url = f"http://127.0.0.1:{self.ports['gateway']}"
 
     def _collect(self) -> None:
+        assert self.process.stdout is not None  # opened with stdout=PIPE
         for line in self.process.stdout:
             self.lines.append(line)
 
@@ -89,7 +89,8 @@ class Gateway:
 
     def __init__(self, stack: Stack, var_dir: Path, env: Optional[dict[str, str]] = None) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **(env or {}), "GOVBOT_GATEWAY_PORT": str(self.port), "GOVBOT_VAR_DIR": str(var_dir),
+        self.env = {**process_environment(), **(env or {}), "GOVBOT_GATEWAY_PORT": str(self.port),
+                    "GOVBOT_VAR_DIR": str(var_dir),
                     "GOVBOT_RASA_URL": f"http://127.0.0.1:{stack.ports['rasa']}", "GOVBOT_TTS_GTTS": "0"}
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: Optional[subprocess.Popen] = None

@@ -15,8 +15,8 @@ from channels.voice.audio import AudioError
 from channels.voice.service import VoiceInput, not_set_up
 from channels.voice.stt import (EngineConfigError, EngineNotConfigured, Recognition, RecognitionFailed,
                                 SherpaParaformerEngine, SpeechToText, WhisperEngine, whisper_confidence)
-from govbot.settings import Settings, SettingsError
-from tests.speech import ENCODINGS, encode, needs_speech_tools, silence, speak
+from core.settings import Settings, SettingsError
+from testkit.speech import ENCODINGS, encode, needs_speech_tools, silence, speak
 
 
 class FakeEngine:
@@ -55,7 +55,7 @@ def test_a_language_without_an_engine_is_refused_before_decoding():
     with pytest.raises(EngineNotConfigured) as caught:
         stt.transcribe(b"", "zh")  # not even decoded: empty audio would be another error
     assert caught.value.language == "zh"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="language must be one of"):
         stt.transcribe(b"x", "fr")
 
 

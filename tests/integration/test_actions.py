@@ -6,20 +6,29 @@ from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from bot.actions import (ActionAffirm, ActionAnswerFollowUp, ActionAnswerServiceQuestion, ActionChooseItem,
                          ActionChooseNumber, ActionConfirmLanguage, ActionDefaultFallback, ActionDeny, ActionGreet,
-                         ActionHandOff, ActionRate, ActionReplyOutOfScope, ActionSetMode, ActionTrackLanguage)
-from bot.actions import knowledge_answer, rating
-from govbot.ratings import RatingStore
-from tests.unit.conversation import run, tracker
+                         ActionHandOff, ActionRate, ActionReplyOutOfScope, ActionSetMode, ActionTrackLanguage, runtime)
+from bot.actions.runtime import ActionRuntime
+from core.ratings import RatingStore
+from core.settings import Settings
+from govbot.action_server import warm_up
+from testkit.conversation import run, tracker
+
+
+@pytest.fixture(scope="module", autouse=True)
+def action_runtime():
+    """The runtime the action server installs before serving: the real knowledge search."""
+    installed = warm_up(Settings.from_env())
+    yield installed
+    runtime.install(None)
 
 
 @pytest.fixture
-def ratings_db(tmp_path, monkeypatch):
+def ratings_db(tmp_path, action_runtime):
     """A fresh rating store for the actions, in a temporary SQLite file."""
-    url = f"sqlite:///{tmp_path / 'govbot.db'}"
-    monkeypatch.setenv("GOVBOT_DATABASE_URL", url)
-    rating.ratings.cache_clear()
-    yield RatingStore(url)
-    rating.ratings.cache_clear()
+    store = RatingStore(f"sqlite:///{tmp_path / 'govbot.db'}")
+    runtime.install(ActionRuntime(knowledge=action_runtime.knowledge, open_ratings=lambda: store))
+    yield store
+    runtime.install(action_runtime)
 
 
 @pytest.fixture
@@ -27,7 +36,7 @@ def no_search(monkeypatch):
     """Fail the test if an action searches the knowledge base."""
     def refuse(*args, **kwargs):
         raise AssertionError("the action searched the knowledge base")
-    monkeypatch.setattr(knowledge_answer.knowledge(), "search", refuse)
+    monkeypatch.setattr(runtime.knowledge(), "search", refuse)
 
 
 def test_action_server_registers_every_domain_action_and_nothing_else():
@@ -267,9 +276,9 @@ async def test_yes_without_an_offer_does_not_hand_off():
     assert [m["response"] for m in messages] == ["utter_no_problem"] and "handoff" not in messages[0]["custom"]
 
 
-@pytest.mark.parametrize("text, level", [("非常满意", 5), ("满意", 4), ("基本满意", 3), ("不满意", 2), ("非常不满意", 1),
-                                         ("very satisfied", 5), ("satisfied", 4), ("basically satisfied", 3),
-                                         ("dissatisfied", 2), ("very dissatisfied", 1)])
+@pytest.mark.parametrize("text, level", [("非常满意", 5), ("满意", 4), ("基本满意", 3), ("不满意", 2),
+                                         ("非常不满意", 1), ("very satisfied", 5), ("satisfied", 4),
+                                         ("basically satisfied", 3), ("dissatisfied", 2), ("very dissatisfied", 1)])
 async def test_five_level_words_map_onto_the_scale(text, level, ratings_db):
     await run(ActionRate(), text, "rate_level")
     assert ratings_db.all()[0].level == level

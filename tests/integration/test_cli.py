@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from govbot import __version__
-from tests.helpers import free_port
+from testkit.helpers import free_port
 
 GOVBOT = [sys.executable, "-m", "govbot.cli"]
 

@@ -3,7 +3,7 @@
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -22,16 +22,6 @@ def chromium_path() -> str:
     if not Path(path).exists():
         pytest.fail(f"Chromium not found at {path}: scripts/setup installs Debian's chromium package")
     return path
-
-
-def browser_fixture():  # type: ignore[no-untyped-def]
-    """A module-scoped pytest fixture: one headless Chromium for the module's tests."""
-    @pytest.fixture(scope="module")
-    def browser(playwright) -> Iterator[Any]:  # type: ignore[no-untyped-def]
-        launched = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-    return browser
 
 
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.gateway import MAX_BODY_BYTES, create_app
-from govbot.settings import Settings
-from tests.helpers import FakeRasa, free_port
+from core.settings import Settings
+from testkit.helpers import FakeRasa, free_port
 
 
 def client_for(rasa_url: str, **settings: object) -> TestClient:

@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from channels.handoff.models import AgentRow
-from channels.handoff.store import HandoffError, TicketOpening, TicketStore, check_password
-from tests.handoff import START, Clock, db_url, race  # noqa: F401  (db_url is a fixture)
+from handoff.models import AgentRow
+from handoff.store import HandoffError, TicketOpening, TicketStore, check_password
+from testkit.handoff import START, Clock, race
 
 PASSWORD = "correct horse battery"
 
@@ -162,7 +162,7 @@ def test_of_two_agents_claiming_at_once_exactly_one_wins(store):
     for trial in range(trials):
         ticket = store.open_ticket(opening(f"race-{trial}"))
         agents = ["alice", "bob"]
-        results = race(2, lambda i: store.claim(ticket.number, agents[i]))
+        results = race(2, lambda i, number=ticket.number, agents=agents: store.claim(number, agents[i]))
         winners = [agents[i] for i, (kind, _) in enumerate(results) if kind == "ok"]
         losers = [value for kind, value in results if kind == "error"]
         assert len(winners) == 1, (trial, results)
@@ -177,8 +177,9 @@ def test_a_take_over_racing_a_close_does_not_both_succeed(store):
     for trial in range(20):
         ticket = store.open_ticket(opening(f"close-race-{trial}"))
         store.claim(ticket.number, "alice")
-        actions = [lambda: store.close(ticket.number, "alice", "done"), lambda: store.take_over(ticket.number, "bob")]
-        (close_kind, close_result), (take_kind, take_result) = race(2, lambda i: actions[i]())
+        actions = [lambda number=ticket.number: store.close(number, "alice", "done"),
+                   lambda number=ticket.number: store.take_over(number, "bob")]
+        (close_kind, close_result), (take_kind, take_result) = race(2, lambda i, actions=actions: actions[i]())
         after = store.ticket(ticket.number)
         assert [close_kind, take_kind].count("ok") == 1, (trial, close_result, take_result)
         if close_kind == "ok":  # closed first: nothing left to take over
@@ -192,7 +193,7 @@ def test_a_take_over_racing_a_close_does_not_both_succeed(store):
 def test_two_requests_opening_a_ticket_at_once_get_the_same_one(store):
     for trial in range(20):
         sender = f"open-race-{trial}"
-        results = race(2, lambda i: store.open_ticket(opening(sender), [("citizen", "转人工", START)]))
+        results = race(2, lambda i, sender=sender: store.open_ticket(opening(sender), [("citizen", "转人工", START)]))
         assert [kind for kind, _ in results] == ["ok", "ok"], results
         assert results[0][1].number == results[1][1].number
         assert [t.sender_id for t in store.open_tickets()].count(sender) == 1

@@ -1,4 +1,5 @@
-"""POST /api/voice in the gateway: validation, bad audio, Chinese not set up, and (slow: Whisper) the real round trip."""
+"""POST /api/voice in the gateway: validation, bad audio, Chinese not set up, and (slow: Whisper) the real round
+trip."""
 
 import random
 
@@ -6,9 +7,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.gateway import create_app
-from govbot.settings import Settings
-from tests.helpers import FakeRasa
-from tests.speech import encode, needs_speech_tools, silence, speak
+from core.settings import Settings
+from testkit.helpers import FakeRasa
+from testkit.speech import encode, needs_speech_tools, silence, speak
 
 pytestmark = needs_speech_tools
 

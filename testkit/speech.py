@@ -1,4 +1,5 @@
-"""Real speech made on this machine for the voice tests: espeak-ng speaks, ffmpeg encodes like browsers and Telegram do."""
+"""Real speech made on this machine for the voice tests: espeak-ng speaks, ffmpeg encodes like browsers and
+Telegram do."""
 
 import shutil
 import subprocess

@@ -16,13 +16,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from fastapi.testclient import TestClient
 
+from channels.common.rasa_client import RasaClient
 from channels.gateway import create_app
-from channels.rasa_client import RasaClient
 from channels.telegram.service import TelegramService
 from channels.voice.tts import default_tts
-from govbot.settings import Settings, SettingsError
-from tests.helpers import FakeRasa
-from tests.telegram_standin import TelegramStandIn
+from core.settings import Settings, SettingsError
+from testkit.helpers import FakeRasa
+from testkit.telegram_standin import TelegramStandIn
 
 USER = 4242
 LONG_ID = "social-security-card-transfer-between-two-cities"
@@ -265,14 +265,17 @@ def test_no_token_means_telegram_is_off(rasa):
 
 
 def test_webhook_mode_registers_checks_the_secret_and_handles_updates(standin, rasa):
-    import uvicorn
-    from tests.helpers import free_port
     import threading
+
+    import uvicorn
+
+    from testkit.helpers import free_port
     port = free_port()
     settings = Settings(rasa_url=rasa.url, telegram_token=standin.token, telegram_api_url=standin.base_url,
                         telegram_mode="webhook", telegram_webhook_url=f"http://127.0.0.1:{port}/telegram/webhook",
                         telegram_webhook_secret="s3cret-Token_1", tts_gtts=False)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, ws="websockets"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None,
+                                           ws="websockets"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

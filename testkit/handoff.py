@@ -4,8 +4,6 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable, TypeVar
 
-import pytest
-
 T = TypeVar("T")
 START = datetime(2025, 3, 14, 9, 30, tzinfo=timezone.utc)
 
@@ -22,14 +20,6 @@ class Clock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """A fresh database: a SQLite file, or a new database on the tests' PostgreSQL server."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'handoff.db'}"
-    return request.getfixturevalue("postgres_url")
 
 
 def race(count: int, action: Callable[[int], T]) -> list[tuple[str, object]]:
@@ -59,7 +49,7 @@ class LiveGateway:
         import uvicorn
 
         from channels.gateway import create_app
-        from tests.helpers import free_port
+        from testkit.helpers import free_port
 
         self.app = create_app(settings)
         self.port = free_port()
@@ -139,7 +129,7 @@ class EventStream:
         import time
 
         deadline = time.monotonic() + timeout
-        skipped = []
+        skipped: list[dict] = []
         while True:
             left = deadline - time.monotonic()
             try:

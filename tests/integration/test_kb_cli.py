@@ -17,7 +17,8 @@ FAQ = [
     {"id": "Q-1", "question": "How do I reset my library card PIN?",
      "answer": "Ask at any library desk with photo ID.\n\nThe new PIN works at once."},
     {"id": "Q-2", "question": "When is the swimming pool open?", "answer": "Every day from 7 am to 9 pm."},
-    {"id": "Q-3", "question": "", "answer": "Bulky waste is collected on the first Monday of each month. Book a slot online."},
+    {"id": "Q-3", "question": "",
+     "answer": "Bulky waste is collected on the first Monday of each month. Book a slot online."},
     {"id": 4, "question": "Can I bring my dog into the park?", "answer": "Dogs are welcome on a lead."},
 ]
 QUERIES = [

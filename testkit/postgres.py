@@ -1,8 +1,8 @@
 """A real PostgreSQL server for the tests, from Debian's `postgresql` package (locks/apt.txt).
 
-`postgres_server` (session-scoped) runs initdb and pg_ctl in a temporary folder: trust authentication,
-TCP on a free loopback port, the unix socket in that folder. PostgreSQL refuses to run as root, so as root
-the server runs as the `postgres` system user. `postgres_url` gives each test its own fresh database.
+`running_postgres()` runs initdb and pg_ctl in a temporary folder: trust authentication, TCP on a free
+loopback port, the unix socket in that folder. PostgreSQL refuses to run as root, so as root the server runs
+as the `postgres` system user. The fixtures (tests/conftest.py) give each test its own fresh database.
 Missing binaries are a failure, not a skip: CI must run these tests.
 """
 
@@ -11,15 +11,18 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-import pytest
+from testkit.helpers import free_port
 
-from tests.helpers import free_port
+PG_BIN = Path(os.environ.get("GOVBOT_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))  # tests' own knob, not govbot's
 
-PG_BIN = Path(os.environ.get("GOVBOT_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+class PostgresUnavailable(RuntimeError):
+    """The test server could not be started (not installed, or it failed)."""
 
 
 @dataclass(frozen=True)
@@ -51,15 +54,16 @@ def _run(command: list[str], what: str) -> None:
         raise RuntimeError(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on a free loopback port for as long as the block runs."""
     missing = [name for name in ("initdb", "pg_ctl", "postgres") if not (PG_BIN / name).is_file()]
     if missing:
-        pytest.fail(f"PostgreSQL is not installed: {', '.join(missing)} missing in {PG_BIN}. Install Debian's "
-                    "`postgresql` package (locks/apt.txt; `bash scripts/setup` does it) or set GOVBOT_TEST_PG_BIN.",
-                    pytrace=False)
+        raise PostgresUnavailable(f"PostgreSQL is not installed: {', '.join(missing)} missing in {PG_BIN}. Install "
+                                  "Debian's `postgresql` package (locks/apt.txt; `bash scripts/setup` does it) or set "
+                                  "GOVBOT_TEST_PG_BIN.")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.fail("running as root, PostgreSQL needs `runuser` to start as the postgres user", pytrace=False)
+        raise PostgresUnavailable("running as root, PostgreSQL needs `runuser` to start as the postgres user")
     root = Path(tempfile.mkdtemp(prefix="govbot-pg-"))
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
@@ -74,7 +78,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     except RuntimeError as error:
         details = log.read_text(errors="replace") if log.exists() else ""
         shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"PostgreSQL did not start: {error}\n{details}", pytrace=False)
+        raise PostgresUnavailable(f"PostgreSQL did not start: {error}\n{details}") from None
     try:
         yield PostgresServer(port, root)
     finally:
@@ -82,8 +86,3 @@ def postgres_server() -> Iterator[PostgresServer]:
                        capture_output=True, timeout=120)
         shutil.rmtree(root, ignore_errors=True)
 
-
-@pytest.fixture
-def postgres_url(postgres_server: PostgresServer) -> str:
-    """A fresh, empty database on the test server (so tests never see each other's rows)."""
-    return postgres_server.create_database()

@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from tests.helpers import free_port
+from testkit.helpers import free_port
 
 TOKEN = "123456789:AAStandInTokenForTestsOnly_abcdefghij"
 JSON_FIELDS = ("reply_markup", "allowed_updates", "commands", "link_preview_options", "reply_parameters",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from govbot.supervisor import PortsInUse, Service, StartupError, Supervisor, port_is_free
-from tests.helpers import free_port
+from testkit.helpers import free_port
 
 
 def http_service(name: str, tmp_path: Path, port: int) -> Service:
@@ -109,9 +109,9 @@ def test_watch_returns_none_when_a_stop_is_requested(tmp_path):
 
 
 def test_a_service_ignoring_sigterm_is_killed(tmp_path):
-    stubborn = Service(name="stubborn",
-                       argv=[sys.executable, "-u", "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
-                             "print('ignoring SIGTERM'); time.sleep(60)"],
+    ignore_sigterm = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                      "print('ignoring SIGTERM'); time.sleep(60)")
+    stubborn = Service(name="stubborn", argv=[sys.executable, "-u", "-c", ignore_sigterm],
                        port=free_port(), bind_host="127.0.0.1", health_url="http://127.0.0.1:9/",
                        log_path=tmp_path / "stubborn.log", cwd=tmp_path, env=dict(os.environ))
     supervisor = Supervisor([stubborn])
