@@ -1,7 +1,7 @@
 """Measure the dialogue: Rasa training time, and the round trip of a service question through
 the real Rasa server's REST webhook (NLU, policies, action server, knowledge search).
 
-Usage: .venv/bin/python benchmarks/dialogue.py [--requests 100] [--train]
+Usage: .venv/bin/python -m benchmarks.dialogue [--requests 100] [--train]
 Starts `govbot run` on free ports with a scratch var/ folder (model and index from var/).
 Each request is a different service question from tests/data/dev_queries.jsonl, from a new
 sender, so that no cache answers it.
@@ -19,12 +19,11 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from benchmarks.foundation import start, stop
+from core.stats import percentile
+from testkit.helpers import free_port
 
-from benchmarks.foundation import start, stop  # noqa: E402
-from knowledge.evaluate import percentile  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def service_questions(count: int) -> list[str]:

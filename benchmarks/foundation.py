@@ -1,7 +1,7 @@
 """Measure the foundation: `govbot run` time to ready (cold, with training, and warm),
 resident memory of each process, and the chat API's round-trip time.
 
-Usage: .venv/bin/python benchmarks/foundation.py [--requests 50] [--skip-cold]
+Usage: .venv/bin/python -m benchmarks.foundation [--requests 50] [--skip-cold]
 Prints one line per figure. Uses free ports and a scratch var/ folder; the warm start
 reuses (or creates) the model in var/models.
 """
@@ -20,11 +20,10 @@ from typing import Optional
 import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from core.stats import percentile
+from testkit.helpers import free_port
 
-from knowledge.evaluate import percentile  # noqa: E402
-from tests.helpers import free_port  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MESSAGES = ["你好", "hello", "谢谢", "thank you", "给我讲个笑话", "tell me a joke", "身份证丢了怎么办", "bye"]
 

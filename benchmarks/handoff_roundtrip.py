@@ -9,17 +9,13 @@ GOVBOT_VAR_DIR/govbot.db as the running stack uses).
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.e2e.browser
-
-from channels.handoff.store import HandoffError, TicketStore
-from govbot.database import database_url_in
-from govbot.settings import Settings
-from knowledge.evaluate import percentile
-from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
+from core.database import database_url
+from core.settings import Settings
+from core.stats import percentile
+from handoff.store import HandoffError, TicketStore
+from testkit.browser import CHROMIUM_ARGS, chromium_path
 
 AGENT, PASSWORD = "bench_agent", "bench-agent-password"
 
@@ -30,7 +26,7 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    store = TicketStore(database_url_in(Settings.from_env().var_dir))
+    store = TicketStore(database_url(Settings.from_env()))
     try:
         store.add_agent(AGENT, PASSWORD, "测速客服")
     except HandoffError as error:

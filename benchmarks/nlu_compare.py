@@ -14,7 +14,7 @@ each fold trains on mixed Chinese + English data, as deployed. Every fold is tra
 with Rasa's own machinery (`rasa.model_training.train_nlu`) in a fresh process, and the
 trained model is then loaded in another fresh process (as the Rasa server does) that
 parses each held-out message one at a time through `Agent.parse_message`. A message's
-language is govbot.language.detect_language's.
+language is core.language.detect_language's.
 
 Prints, per pipeline and language: n, intent accuracy (as deployed: a FallbackClassifier
 `nlu_fallback` counts as wrong) with the spread over folds, macro F1 over the intents,
@@ -45,9 +45,9 @@ CANDIDATES_DIR = ROOT / "benchmarks" / "nlu"
 FALLBACK_INTENT = "nlu_fallback"
 THRESHOLDS = (0.1, 0.2, 0.3, 0.45)
 
+# runs in .venv-rasa, where govbot is not installed: the project root goes on the path
 sys.path.insert(0, str(ROOT))
-from govbot.language import detect_language  # noqa: E402
-
+from core.language import detect_language  # noqa: E402
 
 # ---------------------------------------------------------------- pipeline configs
 
@@ -202,13 +202,10 @@ def run_worker(args: list[str], log: Path) -> None:
 # ---------------------------------------------------------------- metrics
 
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = (len(ordered) - 1) * q
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+    """Linear interpolation between ranks (statistics' inclusive method); nan for no values."""
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 def macro_f1(truth: list[str], predicted: list[str]) -> float:

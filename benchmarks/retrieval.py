@@ -1,7 +1,7 @@
 """Measure the knowledge search on the dev set: quality per ranking, encoder and language,
 latency, build time and memory; calibrate the decision thresholds; scale run; public FAQs.
 
-Usage: .venv/bin/python benchmarks/retrieval.py [--encoders e5-st,use-m3] [--calibrate]
+Usage: .venv/bin/python -m benchmarks.retrieval [--encoders e5-st,use-m3] [--calibrate]
                                                 [--scale 50000] [--external]
 Prints figures only; changes nothing (copy calibrated thresholds into knowledge/search.yml).
 """
@@ -9,27 +9,26 @@ Prints figures only; changes nothing (copy calibrated thresholds into knowledge/
 import argparse
 import itertools
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch and faiss are imported
 
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from govbot.language import detect_language  # noqa: E402
+from core.language import detect_language  # noqa: E402
+from core.stats import percentile  # noqa: E402
 from knowledge.config import DecisionConfig, SearchConfig  # noqa: E402
 from knowledge.embedder import load_encoder  # noqa: E402
-from knowledge.evaluate import EvalQuery, evaluate, in_scope_refused, percentile, read_queries, score  # noqa: E402
+from knowledge.evaluate import EvalQuery, evaluate, in_scope_refused, read_queries, score  # noqa: E402
 from knowledge.index import build_index, make_faiss_index  # noqa: E402
 from knowledge.loader import load_items  # noqa: E402
 from knowledge.search import KnowledgeSearch, SearchResult, combine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 DEV = ROOT / "tests" / "data" / "dev_queries.jsonl"
 KB = ROOT / "knowledge" / "items"

@@ -1,7 +1,7 @@
 """Speech-to-text figures: Whisper tiny.en latency per utterance length, word error rate on synthesized English
 service questions, and the end-to-end voice turn (speech in → Rasa's answer → TTS audio out) of a running stack.
 
-Usage: .venv/bin/python benchmarks/stt.py [--url http://127.0.0.1:8080] [--turns 12] [--no-stack]
+Usage: .venv/bin/python -m benchmarks.stt [--url http://127.0.0.1:8080] [--turns 12] [--no-stack]
 
 The questions are spoken by espeak-ng in two voices (en-us, en-gb) at two speeds (140 and 175 words per minute)
 and encoded as WebM/Opus like a browser's MediaRecorder. STT latency is measured in this process
@@ -11,19 +11,17 @@ and encoded as WebM/Opus like a browser's MediaRecorder. STT latency is measured
 import argparse
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from channels.voice.stt import SpeechToText, WhisperEngine
+from channels.voice.tts import EspeakEngine, clean_for_speech
+from core.stats import percentile
 
-from channels.voice.stt import SpeechToText, WhisperEngine  # noqa: E402
-from channels.voice.tts import EspeakEngine, clean_for_speech  # noqa: E402
-from knowledge.evaluate import percentile  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 # (length, question, the item it should be answered from)
 QUESTIONS = [

@@ -1,7 +1,7 @@
 """Telegram message round trip through the stand-in Bot API: from the user's message appearing in getUpdates
 to the bot's (first) reply arriving at sendMessage, with the real aiogram bot polling.
 
-Usage: .venv/bin/python benchmarks/telegram_roundtrip.py [--messages 40] [--fake-rasa]
+Usage: .venv/bin/python -m benchmarks.telegram_roundtrip [--messages 40] [--fake-rasa]
 Default: a real `govbot run` stack (Rasa, actions, knowledge search). --fake-rasa: the Telegram service alone
 against an instant fake Rasa, i.e. the channel's own overhead (polling, rendering, HTTP to the Bot API).
 Prints p50/p95/max in milliseconds.
@@ -9,16 +9,14 @@ Prints p50/p95/max in milliseconds.
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from core.stats import percentile
+from testkit.telegram_standin import TelegramStandIn
 
-from knowledge.evaluate import percentile  # noqa: E402
-from tests.telegram_standin import TelegramStandIn  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MESSAGES = ["护照怎么办理", "how do I apply for a passport", "身份证丢了怎么补办", "需要带什么材料",
             "社保卡", "how much does it cost", "你好", "公积金怎么提取"]
@@ -37,7 +35,7 @@ def measure(server: TelegramStandIn, count: int, first_user: int = 9000) -> list
 
 
 def with_stack(count: int) -> list[float]:
-    from tests.e2e.stack import Stack
+    from testkit.stack import Stack
 
     with TelegramStandIn() as server, tempfile.TemporaryDirectory() as var_dir:
         stack = Stack(Path(var_dir), env={"TELEGRAM_BOT_TOKEN": server.token, "GOVBOT_TELEGRAM_API_URL": server.base_url})
@@ -51,10 +49,10 @@ def with_stack(count: int) -> list[float]:
 
 
 def with_fake_rasa(count: int) -> list[float]:
-    from channels.rasa_client import RasaClient
+    from channels.common.rasa_client import RasaClient
     from channels.telegram.service import TelegramService
-    from govbot.settings import Settings
-    from tests.helpers import FakeRasa
+    from core.settings import Settings
+    from testkit.helpers import FakeRasa
 
     def reply(sender: str, message: str) -> list[dict]:
         return [{"recipient_id": sender, "text": f"标题\n{message}\n1. 第一步", "buttons": [

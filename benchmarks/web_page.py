@@ -8,19 +8,16 @@ Run against a running stack (`./scripts/start`, or `govbot run`):
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.e2e.browser
-
 from channels.voice.tts import EngineFailed, EspeakEngine, GttsEngine, TextToSpeech
-from govbot.settings import PROJECT_ROOT
-from knowledge.evaluate import percentile
-from tests.e2e.browser import CHROMIUM_ARGS, audit, chromium_path
+from core.settings import PROJECT_ROOT
+from core.stats import percentile
+from testkit.browser import CHROMIUM_ARGS, audit, chromium_path
 
 SHOTS = PROJECT_ROOT / "docs" / "web"
 SENTENCES = {
