@@ -219,6 +219,69 @@ class Settings(BaseSettings):
     stt_threads: int = Field(2, ge=1, validation_alias="GOVBOT_STT_THREADS",
                              description="CPU threads of speech recognition")
 
+    # --- security: secrets, internal services, what one caller can cost (docs/security.md) ---------------------
+    conversation_secret: str = Field(
+        "", repr=False, validation_alias="GOVBOT_CONVERSATION_SECRET", json_schema_extra=_SECRET,
+        description="Key that signs web conversations' tokens; empty: `govbot run` makes one and keeps it in "
+                    "$GOVBOT_VAR_DIR/secrets.json (mode 0600)")
+    rasa_token: str = Field(
+        "", repr=False, validation_alias="GOVBOT_RASA_TOKEN", json_schema_extra=_SECRET,
+        description="Auth token of Rasa's HTTP API (rasa run --auth-token), sent by the gateway; empty: "
+                    "`govbot run` makes one and keeps it in $GOVBOT_VAR_DIR/secrets.json")
+    actions_token: str = Field(
+        "", repr=False, validation_alias="GOVBOT_ACTIONS_TOKEN", json_schema_extra=_SECRET,
+        description="Shared secret Rasa sends to the action server; empty: `govbot run` makes one and keeps "
+                    "it in $GOVBOT_VAR_DIR/secrets.json")
+    actions_host: str = Field("127.0.0.1", validation_alias="GOVBOT_ACTIONS_HOST",
+                              description="Interface the action server listens on (loopback: only Rasa on this "
+                                          "machine reaches it)")
+    behind_tls: bool = Field(False, validation_alias="GOVBOT_BEHIND_TLS",
+                             description="The gateway is served over HTTPS by a proxy: cookies are Secure and "
+                                         "HSTS is sent")
+    openapi: bool = Field(False, validation_alias="GOVBOT_OPENAPI",
+                          description="Serve the API description at /openapi.json (off in production)")
+    frame_ancestors: str = Field("", validation_alias="GOVBOT_FRAME_ANCESTORS",
+                                 description="Space-separated origins that may embed the chat page in a frame "
+                                             "(the widget's hosts); empty: none")
+    rate_per_client: int = Field(120, ge=1, validation_alias="GOVBOT_RATE_PER_CLIENT",
+                                 description="Chat, voice and speech requests one client address may make a minute")
+    rate_per_conversation: int = Field(30, ge=1, validation_alias="GOVBOT_RATE_PER_CONVERSATION",
+                                       description="Messages (typed or spoken) one conversation may send a minute")
+    rate_tts: int = Field(30, ge=1, validation_alias="GOVBOT_RATE_TTS",
+                          description="Speech requests (/api/tts) one client address may make a minute")
+    rate_new_conversations: int = Field(
+        30, ge=1, validation_alias="GOVBOT_RATE_NEW_CONVERSATIONS",
+        description="Web conversations one client address may start an hour")
+    rate_login: int = Field(10, ge=1, validation_alias="GOVBOT_RATE_LOGIN",
+                            description="Agent login attempts one client address may make a minute")
+    max_streams_per_client: int = Field(8, ge=1, validation_alias="GOVBOT_MAX_STREAMS_PER_CLIENT",
+                                        description="Live event streams open at once from one client address")
+    max_streams: int = Field(1000, ge=1, validation_alias="GOVBOT_MAX_STREAMS",
+                             description="Live event streams open at once in total")
+    voice_queue: int = Field(4, ge=0, validation_alias="GOVBOT_VOICE_QUEUE",
+                             description="Voice messages waiting for recognition at once (more get 429); each "
+                                         "client has one recognised at a time")
+    tts_max_chars: int = Field(1500, ge=1, validation_alias="GOVBOT_TTS_MAX_CHARS",
+                               description="Longest text spoken by /api/tts, in characters")
+    tts_cache_max_mb: float = Field(200.0, gt=0, validation_alias="GOVBOT_TTS_CACHE_MAX_MB",
+                                    description="Size of the spoken-answer cache; least recently used audio goes "
+                                                "first")
+    tts_cache_max_days: float = Field(7.0, gt=0, validation_alias="GOVBOT_TTS_CACHE_MAX_DAYS",
+                                      description="Days a cached spoken answer is kept")
+    header_timeout: float = Field(10.0, gt=0, validation_alias="GOVBOT_HEADER_TIMEOUT",
+                                  description="Seconds a client has to send a request's headers")
+    body_timeout: float = Field(30.0, gt=0, validation_alias="GOVBOT_BODY_TIMEOUT",
+                                description="Seconds a client may pause while sending a request's body")
+    agent_idle_minutes: float = Field(30.0, gt=0, validation_alias="GOVBOT_AGENT_IDLE_MINUTES",
+                                      description="Minutes without a request after which an agent's session ends")
+    password_min_length: int = Field(12, ge=8, validation_alias="GOVBOT_PASSWORD_MIN_LENGTH",
+                                     description="Shortest agent password accepted")
+
+    # --- privacy (docs/privacy.md) ---------------------------------------------------------------------------
+    retention_days: float = Field(30.0, gt=0, validation_alias="GOVBOT_RETENTION_DAYS",
+                                  description="Days conversations, closed tickets, rating comments and voice/"
+                                              "speech audio are kept; `govbot run` purges older ones hourly")
+
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)

@@ -1,0 +1,65 @@
+"""The secrets govbot's own processes share, made once per installation when the environment gives none.
+
+`govbot run` calls `with_local_secrets`: each empty secret setting (conversation tokens' key, Rasa's auth token,
+the action server's token) is taken from $GOVBOT_VAR_DIR/secrets.json, or made at random and added there. The
+file is written atomically with mode 0600, so conversations stay valid across restarts and nothing is half-written.
+Secrets set in the environment always win and are never written to the file.
+"""
+
+import json
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from core.settings import Settings, SettingsError
+
+SECRET_FIELDS = ("conversation_secret", "rasa_token", "actions_token")
+SECRETS_FILE = "secrets.json"
+
+
+def secrets_path(settings: Settings) -> Path:
+    """Where generated secrets are kept."""
+    return settings.var_dir / SECRETS_FILE
+
+
+def _read(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"{path} is not a readable secrets file ({type(error).__name__}); "
+                            "delete it to make new secrets") from None
+    if not isinstance(stored, dict):
+        raise SettingsError(f"{path} is not a secrets file (a JSON object); delete it to make new secrets")
+    return {key: value for key, value in stored.items() if isinstance(value, str) and value}
+
+
+def _write(path: Path, values: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".secrets-", dir=path.parent)
+    try:
+        os.fchmod(handle, 0o600)
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(values, file, indent=1, sort_keys=True)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def with_local_secrets(settings: Settings) -> Settings:
+    """These settings with every empty secret filled from (or newly added to) the installation's secrets file."""
+    missing = [name for name in SECRET_FIELDS if not getattr(settings, name)]
+    if not missing:
+        return settings
+    path = secrets_path(settings)
+    stored = _read(path)
+    made = {name: secrets.token_urlsafe(32) for name in missing if name not in stored}
+    if made:
+        _write(path, {**stored, **made})
+    found = {**stored, **made}
+    return settings.with_overrides(**{name: found[name] for name in missing})
