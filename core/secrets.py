@@ -2,15 +2,19 @@
 
 `govbot run` calls `with_local_secrets`: each empty secret setting (conversation tokens' key, Rasa's auth token,
 the action server's token) is taken from $GOVBOT_VAR_DIR/secrets.json, or made at random and added there. The
-file is written atomically with mode 0600, so conversations stay valid across restarts and nothing is half-written.
-Secrets set in the environment always win and are never written to the file.
+file is written atomically with mode 0600 under a lock, so conversations stay valid across restarts, processes
+starting together agree, and nothing is half-written. Secrets set in the environment always win and are never
+written to the file.
 """
 
+import fcntl
 import json
 import os
 import secrets
 import tempfile
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Iterator
 
 from core.settings import Settings, SettingsError
 
@@ -51,15 +55,31 @@ def _write(path: Path, values: dict[str, str]) -> None:
         raise
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock beside the secrets file, so processes starting together make the same secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
 def with_local_secrets(settings: Settings) -> Settings:
     """These settings with every empty secret filled from (or newly added to) the installation's secrets file."""
     missing = [name for name in SECRET_FIELDS if not getattr(settings, name)]
     if not missing:
         return settings
     path = secrets_path(settings)
-    stored = _read(path)
-    made = {name: secrets.token_urlsafe(32) for name in missing if name not in stored}
-    if made:
-        _write(path, {**stored, **made})
+    with _locked(path):
+        stored = _read(path)
+        made = {name: secrets.token_urlsafe(32) for name in missing if name not in stored}
+        if made:
+            _write(path, {**stored, **made})
+        elif path.exists() and path.stat().st_mode & 0o077:
+            with suppress(PermissionError):  # a copy made readable by others: only its owner needs it
+                os.chmod(path, 0o600)
     found = {**stored, **made}
     return settings.with_overrides(**{name: found[name] for name in missing})

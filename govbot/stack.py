@@ -1,4 +1,9 @@
-"""The three govbot services (action server, Rasa server, gateway) as the supervisor runs them."""
+"""The three govbot services (action server, Rasa server, gateway) as the supervisor runs them.
+
+Each child gets the settings through its environment, but only the secrets it uses: the action server its token,
+the gateway everything but the action server's token, Rasa the action server's token (endpoints.yml) and its own
+API token on standard input (govbot.rasa_launcher), never on a command line.
+"""
 
 import os
 import sys
@@ -6,14 +11,14 @@ from pathlib import Path
 
 import httpx
 
-from core.settings import Settings, child_environment
+from core.settings import Settings, SettingsError, child_environment, env_name, local_address
 from govbot.supervisor import Service
-from govbot.training import rasa_environment
+from govbot.training import rasa_environment, without_secrets
 
 
-def _app_environment(settings: Settings) -> dict[str, str]:
-    """The action server's and the gateway's environment: these settings (ports from the command line included)."""
-    env = child_environment(settings)
+def _app_environment(settings: Settings, env: dict[str, str]) -> dict[str, str]:
+    """The environment of a process of the app (.venv): `env` (these settings), the project importable."""
+    env = dict(env)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH", "")])),
         GOVBOT_RASA_URL=settings.rasa_base_url,
@@ -27,26 +32,35 @@ def _rasa_has_model(response: httpx.Response) -> bool:
 
 
 def build_services(settings: Settings, model: Path) -> list[Service]:
-    """Describe the action server, the Rasa server and the gateway for these settings."""
+    """Describe the action server, the Rasa server and the gateway for these settings (secrets already filled)."""
+    empty = [str(env_name(name)) for name in ("rasa_token", "actions_token") if not getattr(settings, name)]
+    if empty:
+        raise SettingsError(f"{' and '.join(empty)} must not be empty: Rasa's API and the action server are not "
+                            "served without them (core.secrets.with_local_secrets fills them)")
     logs = settings.log_dir
-    app_env = _app_environment(settings)
-    rasa_bin = settings.rasa_venv / "bin" / "rasa"
+    everything = child_environment(settings)
+    actions_env = _app_environment(settings, without_secrets(everything, settings, keep=("actions_token",)))
+    gateway_env = _app_environment(settings, {name: value for name, value in everything.items()
+                                              if name != env_name("actions_token")})
     return [
         Service(
             name="action server",
             argv=[sys.executable, "-m", "govbot.action_server", "--actions", "bot.actions",
-                  "--port", str(settings.actions_port)],
-            port=settings.actions_port, bind_host="0.0.0.0",
-            health_url=f"http://127.0.0.1:{settings.actions_port}/health",
-            log_path=logs / "actions.log", cwd=settings.root, env=app_env,
+                  "--host", settings.actions_host, "--port", str(settings.actions_port)],
+            port=settings.actions_port, bind_host=settings.actions_host,
+            health_url=f"http://{local_address(settings.actions_host)}:{settings.actions_port}/health",
+            log_path=logs / "actions.log", cwd=settings.root,
+            env=actions_env,
         ),
         Service(
             name="rasa server",
-            argv=[str(rasa_bin), "run", "--enable-api", "--model", str(model),
+            argv=[str(settings.rasa_venv / "bin" / "python"), "-m", "govbot.rasa_launcher",
+                  "run", "--enable-api", "--model", str(model),
                   "--port", str(settings.rasa_port), "--interface", "127.0.0.1",
                   "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
             port=settings.rasa_port, bind_host="127.0.0.1",
-            health_url=f"http://127.0.0.1:{settings.rasa_port}/status",
+            health_url=f"http://127.0.0.1:{settings.rasa_port}/status", health_params={"token": settings.rasa_token},
+            stdin_text=settings.rasa_token + "\n",
             log_path=logs / "rasa.log", cwd=settings.root, env=rasa_environment(settings),
             is_healthy=_rasa_has_model,
         ),
@@ -54,11 +68,7 @@ def build_services(settings: Settings, model: Path) -> list[Service]:
             name="gateway",
             argv=[sys.executable, "-m", "channels.gateway"],
             port=settings.gateway_port, bind_host=settings.gateway_host,
-            health_url=f"http://{_loopback_for(settings.gateway_host)}:{settings.gateway_port}/health",
-            log_path=logs / "gateway.log", cwd=settings.root, env=app_env,
+            health_url=f"http://{local_address(settings.gateway_host)}:{settings.gateway_port}/health",
+            log_path=logs / "gateway.log", cwd=settings.root, env=gateway_env,
         ),
     ]
-
-
-def _loopback_for(host: str) -> str:
-    return "127.0.0.1" if host in ("0.0.0.0", "") else ("[::1]" if host == "::" else host)

@@ -50,6 +50,10 @@ class Service:
     cwd: Path
     env: dict[str, str]
     is_healthy: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200
+    # query parameters of the health check (a token), kept out of health_url, which messages may show
+    health_params: dict[str, str] = field(default_factory=dict, repr=False)
+    # written to the child's standard input, which is then closed (a secret that must not be on the command line)
+    stdin_text: Optional[str] = field(default=None, repr=False)
     process: Optional[subprocess.Popen] = field(default=None, repr=False)
 
     def log_tail(self, lines: int = 15) -> str:
@@ -97,10 +101,13 @@ class Supervisor:
             service.log_path.parent.mkdir(parents=True, exist_ok=True)
             with service.log_path.open("ab") as log_file:
                 service.process = subprocess.Popen(
-                    service.argv, cwd=service.cwd, env=service.env, stdin=subprocess.DEVNULL,
+                    service.argv, cwd=service.cwd, env=service.env,
+                    stdin=subprocess.DEVNULL if service.stdin_text is None else subprocess.PIPE,
                     stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
                     preexec_fn=_die_with_parent,
                 )
+            if service.stdin_text is not None:
+                _hand_over(service.process, service.stdin_text)
             log.info("service_started", extra={"fields": {"service": service.name, "pid": service.process.pid}})
 
     def failed_service(self) -> Optional[Service]:
@@ -130,7 +137,7 @@ class Supervisor:
                     raise StartupError(self.describe_exit(failed))
                 for service in list(pending):
                     try:
-                        if service.is_healthy(client.get(service.health_url)):
+                        if service.is_healthy(client.get(service.health_url, params=service.health_params)):
                             pending.remove(service)
                             on_ready(service)
                     except httpx.HTTPError:
@@ -179,6 +186,16 @@ class Supervisor:
         and `set()` here would wait for it forever. The loops above sleep and poll instead.
         """
         self.stop_requested.set()
+
+
+def _hand_over(process: subprocess.Popen, text: str) -> None:
+    """Write text to a child's standard input and close it (a child that already died is reported by the watch)."""
+    assert process.stdin is not None  # started with stdin=PIPE
+    try:
+        process.stdin.write(text.encode())
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Optional
 
-from core.settings import Settings, child_environment
+from core.settings import Settings, child_environment, env_name, variables
 
 # Everything that changes what `rasa train` produces. The Rasa lock is included so that a
 # new Rasa version retrains instead of loading a model it may not read; the code of our
@@ -55,9 +55,21 @@ def is_stale(settings: Settings) -> bool:
     return not model_path(settings).is_file()
 
 
+# The one secret Rasa needs in its environment: endpoints.yml sends it to the action server. Its own API token
+# reaches it on standard input (govbot.rasa_launcher); govbot's other secrets are none of its business.
+RASA_SECRETS = ("actions_token",)
+
+
+def without_secrets(env: dict[str, str], settings: Settings, keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment without the variables of secret settings, except those named in `keep`."""
+    kept = {env_name(field_name) for field_name in keep}
+    secret = {variable.name for variable in variables(settings) if variable.secret and variable.name not in kept}
+    return {name: value for name, value in env.items() if name not in secret}
+
+
 def rasa_environment(settings: Settings) -> dict[str, str]:
-    """Environment for any Rasa process: telemetry off, project importable, files placed."""
-    env = child_environment(settings)
+    """Environment for any Rasa process: telemetry off, project importable, files placed, only its own secret."""
+    env = without_secrets(child_environment(settings), settings, keep=RASA_SECRETS)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         SQLALCHEMY_SILENCE_UBER_WARNING="1",

@@ -1,4 +1,4 @@
-"""Talking to the Rasa server over HTTP (its REST channel and status API)."""
+"""Talking to the Rasa server over HTTP (its REST channel and status API), with Rasa's API token on every call."""
 
 import logging
 from typing import Any, Optional
@@ -18,18 +18,24 @@ class RasaClient:
     """Sends user messages to Rasa and turns its replies into BotMessages (a `Conversation` without handoff).
 
     Its HTTP connections open on first use and end with `close()`; the client can be used again after that
-    (the gateway builds one per app and closes it when the app stops, possibly to start it again).
+    (the gateway builds one per app and closes it when the app stops, possibly to start it again). With a token,
+    every request carries it as `?token=` (Rasa's HTTP API reads it only there; its REST channel ignores it).
     """
 
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._token = token  # Rasa's API token (`rasa run --auth-token`), sent as ?token= as Rasa expects
         self._client: Optional[httpx.AsyncClient] = None
+
+    def __repr__(self) -> str:
+        return f"RasaClient({self.base_url!r}, {self.timeout!r})"  # never the token
 
     @property
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(base_url=self.base_url,
+                                             params={"token": self._token} if self._token else None,
                                              timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 3.0)))
         return self._client
 
