@@ -21,7 +21,7 @@ import httpx
 import psutil
 
 from core.stats import percentile
-from testkit.helpers import free_port
+from testkit.helpers import free_port, open_conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,10 +67,13 @@ def round_trips(port: int, count: int) -> list[float]:
     """Milliseconds for `count` sequential chat requests through the gateway."""
     timings = []
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        client.post("/api/chat", json={"sender": "bench-warmup", "text": "你好"})
+        warmup, *conversations = [open_conversation(client) for _ in range(6)]  # web conversations need a token
+        client.post("/api/chat", json={"sender": warmup.sender, "text": "你好"}, headers=warmup.headers)
         for i in range(count):
+            conversation = conversations[i % len(conversations)]
             started = time.perf_counter()
-            response = client.post("/api/chat", json={"sender": f"bench-{i % 5}", "text": MESSAGES[i % len(MESSAGES)]})
+            response = client.post("/api/chat", json={"sender": conversation.sender, "text": MESSAGES[i % len(MESSAGES)]},
+                                   headers=conversation.headers)
             timings.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
     return timings

@@ -20,6 +20,7 @@ import httpx
 from channels.voice.stt import SpeechToText, WhisperEngine
 from channels.voice.tts import EspeakEngine, clean_for_speech
 from core.stats import percentile
+from testkit.helpers import open_conversation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,10 +154,11 @@ def voice_turns(clips: list[dict], url: str, turns: int) -> None:
         if client.get("/health").json().get("rasa") != "up":
             print(f"\nvoice turn: the stack at {url} has no Rasa up; skipped")
             return
-        for number, clip in enumerate(chosen):
+        for clip in chosen:
+            conversation = open_conversation(client)  # a new web conversation (and its token) for each turn
             started = time.perf_counter()
             response = client.post("/api/voice", files={"audio": (clip["name"], clip["audio"], "audio/webm")},
-                                   data={"sender": f"bench-stt-{int(time.time())}-{number}", "language": "en"})
+                                   data={"sender": conversation.sender, "language": "en"}, headers=conversation.headers)
             answered = time.perf_counter()
             if response.status_code != 200:
                 print(f"  /api/voice answered {response.status_code}: {response.text[:200]}")

@@ -7,8 +7,10 @@ import threading
 import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterator, NamedTuple, Optional
 from urllib.parse import unquote, urlsplit
+
+import httpx
 
 
 def free_port() -> int:
@@ -16,6 +18,31 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class WebConversation(NamedTuple):
+    """A web conversation the gateway issued (POST /api/conversations): its sender id and token."""
+
+    sender: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request headers that prove the conversation is ours."""
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def open_conversation(gateway: httpx.Client | str) -> WebConversation:
+    """Start a web conversation on a gateway (a client such as FastAPI's TestClient, or a base URL). A client does
+    not keep the conversation's cookie: the tests send the token they mean (`headers`) and nothing else."""
+    if isinstance(gateway, str):
+        response = httpx.post(f"{gateway}/api/conversations", timeout=30)
+    else:
+        response = gateway.post("/api/conversations")
+        gateway.cookies.delete("govbot_conversation")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return WebConversation(body["sender"], body["token"])
 
 
 class FakeRasa:

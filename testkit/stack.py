@@ -1,5 +1,7 @@
 """A `govbot run` stack on free ports, for end-to-end tests."""
 
+import json
+import secrets
 import signal
 import subprocess
 import sys
@@ -12,11 +14,18 @@ import httpx
 import psutil
 import pytest
 
-from core.settings import PROJECT_ROOT, process_environment
+from core.secrets import SECRET_FIELDS, SECRETS_FILE
+from core.settings import PROJECT_ROOT, env_name, process_environment
 from govbot.supervisor import port_is_free
-from testkit.helpers import free_port
+from testkit.helpers import WebConversation, free_port, open_conversation
 
 STARTUP_TIMEOUT = 900  # a cold start trains the model first
+
+# A test session is one client address starting many conversations in minutes: the stack's own rate limits
+# would refuse it. Tests of the limits themselves build their app with the defaults (tests/integration).
+GENEROUS_LIMITS = {"GOVBOT_RATE_PER_CLIENT": "100000", "GOVBOT_RATE_PER_CONVERSATION": "100000",
+                   "GOVBOT_RATE_TTS": "100000", "GOVBOT_RATE_NEW_CONVERSATIONS": "100000",
+                   "GOVBOT_RATE_LOGIN": "100000"}
 
 
 class Stack:
@@ -29,12 +38,13 @@ class Stack:
                # share trained models and knowledge indexes with the developer's own runs
                # (both are keyed by the hash of what they were built from)
                "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
-               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index"), **(env or {})}
+               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index"), **GENEROUS_LIMITS, **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govbot.cli", "run", "--port", str(self.ports["gateway"]),
              "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"])],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=PROJECT_ROOT)
         self.lines: list[str] = []
+        self.conversations: dict[str, WebConversation] = {}
         threading.Thread(target=self._collect, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.ports['gateway']}"
 
@@ -55,6 +65,19 @@ class Stack:
                 pytest.fail(f"govbot run did not become ready:\n{self.output[-4000:]}")
             time.sleep(0.5)
 
+    def conversation(self, name: str) -> WebConversation:
+        """The web conversation a test calls `name`, started on the stack's gateway when first asked for."""
+        if name not in self.conversations:
+            self.conversations[name] = open_conversation(self.url)
+        return self.conversations[name]
+
+    def secrets_environment(self) -> dict[str, str]:
+        """The secrets `govbot run` made for this stack, as environment variables for another process."""
+        path = self.var_dir / SECRETS_FILE
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        return {str(env_name(name)): stored[name]
+                for name in SECRET_FIELDS if isinstance(stored.get(name), str) and stored[name]}
+
     def children(self) -> list[psutil.Process]:
         return psutil.Process(self.process.pid).children()
 
@@ -67,8 +90,16 @@ class Stack:
             self.process.wait(timeout=60)
 
 
-def chat(stack: Stack, sender: str, text: str) -> list[str]:
-    response = httpx.post(f"{stack.url}/api/chat", json={"sender": sender, "text": text}, timeout=30)
+def post_chat(stack: Stack, name: str, text: str) -> httpx.Response:
+    """POST /api/chat in the stack's web conversation `name` (started on first use), with its token."""
+    conversation = stack.conversation(name)
+    return httpx.post(f"{stack.url}/api/chat", json={"sender": conversation.sender, "text": text},
+                      headers=conversation.headers, timeout=30)
+
+
+def chat(stack: Stack, name: str, text: str) -> list[str]:
+    """Send text in the stack's web conversation `name`; the replies' texts."""
+    response = post_chat(stack, name, text)
     assert response.status_code == 200, response.text
     return [message["text"] for message in response.json()["messages"]]
 
@@ -85,11 +116,16 @@ def module_stack(name: str, env: Optional[dict[str, str]] = None):  # type: igno
 
 
 class Gateway:
-    """A gateway process of its own (in front of the stack's Rasa), to stop and start again."""
+    """A gateway process of its own (in front of the stack's Rasa), to stop and start again. It has the stack's
+    secrets (its Rasa's token; conversations started on either gateway are valid on both), or else a conversation
+    secret of its own that outlives its restarts."""
 
     def __init__(self, stack: Stack, var_dir: Path, env: Optional[dict[str, str]] = None) -> None:
         self.port = free_port()
-        self.env = {**process_environment(), **(env or {}), "GOVBOT_GATEWAY_PORT": str(self.port),
+        base = process_environment()
+        shared = {"GOVBOT_CONVERSATION_SECRET": secrets.token_urlsafe(32), **stack.secrets_environment()}
+        base.update({name: value for name, value in shared.items() if not base.get(name)})  # the environment wins
+        self.env = {**base, **GENEROUS_LIMITS, **(env or {}), "GOVBOT_GATEWAY_PORT": str(self.port),
                     "GOVBOT_VAR_DIR": str(var_dir),
                     "GOVBOT_RASA_URL": f"http://127.0.0.1:{stack.ports['rasa']}", "GOVBOT_TTS_GTTS": "0"}
         self.url = f"http://127.0.0.1:{self.port}"

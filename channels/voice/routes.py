@@ -3,9 +3,9 @@
 import logging
 import re
 import time
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional, Protocol
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from channels.common.conversation import Conversation
@@ -22,6 +22,13 @@ log = logging.getLogger("govbot.gateway")
 PATH = "/api/voice"
 MULTIPART_OVERHEAD = 64 * 1024  # the form's other fields and boundaries, on top of the audio itself
 _SENDER = re.compile(SENDER_PATTERN)
+
+
+class Caller(Protocol):
+    """Who is speaking, as the web channel's identity proved it (channels/web/identity.py)."""
+
+    def require(self, sender: str) -> None:
+        """Raise (the app answers 403) unless the caller may speak in the conversation `sender`."""
 
 
 class TranscriptOut(BaseModel):
@@ -44,18 +51,24 @@ class VoiceResponse(BaseModel):
     messages: list[BotMessage]
 
 
-def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailable_message: str) -> APIRouter:
+def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailable_message: str,
+                 caller: Callable[[Request], Awaitable[Caller]]) -> APIRouter:
     """The voice endpoint: `voice_input` recognises the speech, and what it heard goes into `conversation`
-    (the gateway's message routing, like /api/chat)."""
+    (the gateway's message routing, like /api/chat); `caller` is the dependency that proves who is speaking
+    (it refuses requests without a valid conversation token)."""
     router = APIRouter()
+    speaking = Depends(caller)
 
-    @router.post(PATH, response_model=VoiceResponse, responses=error_responses(400, 413, 422, 501, 503))
+    @router.post(PATH, response_model=VoiceResponse, responses=error_responses(400, 401, 403, 413, 422, 501, 503))
     async def voice(audio: UploadFile = File(description="the recording: WebM/Opus, OGG/Opus, WAV or MP3"),
                     sender: str = Form(description="the conversation id, as in /api/chat"),
-                    language: Optional[str] = Form(default="en", description='"zh" or "en"')) -> Any:
-        """Recognise a spoken message and answer it like /api/chat (metadata {"channel": "web", "input": "voice"})."""
+                    language: Optional[str] = Form(default="en", description='"zh" or "en"'),
+                    speaker: Caller = speaking) -> Any:
+        """Recognise a spoken message and answer it like /api/chat (metadata {"channel": "web", "input": "voice"}).
+        Needs the conversation's token, as /api/chat does."""
         if not _SENDER.match(sender):
             return error_response(400, "invalid_sender", "sender must be 1-64 letters, digits or . _ : -")
+        speaker.require(sender)
         language = (language or "en").strip().lower() or "en"
         if language not in LANGUAGES:
             return error_response(400, "unknown_language",
@@ -95,4 +108,4 @@ def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailabl
     return router
 
 
-__all__ = ["MULTIPART_OVERHEAD", "PATH", "TranscriptOut", "VoiceResponse", "voice_router"]
+__all__ = ["MULTIPART_OVERHEAD", "PATH", "Caller", "TranscriptOut", "VoiceResponse", "voice_router"]

@@ -1,4 +1,5 @@
-"""The web chat: its page, the chat API (through the conversation), text to speech, and the health check."""
+"""The web chat: its page, new conversations, the chat API (through the conversation), text to speech, and the
+health check."""
 
 import logging
 import time
@@ -6,7 +7,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from anyio import to_thread
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from channels.common.conversation import Conversation
@@ -14,6 +15,7 @@ from channels.common.errors import error_response, error_responses
 from channels.common.models import ChatRequest, ChatResponse, HealthResponse, SpeechRequest
 from channels.common.rasa_client import RasaUnavailable
 from channels.voice.tts import EngineFailed, SpeechError, TextToSpeech
+from channels.web.identity import ConversationIdentity, IssuedConversation, WebCaller
 from core import __version__, texts
 
 log = logging.getLogger("govbot.gateway")
@@ -23,9 +25,10 @@ UNAVAILABLE_MESSAGE = texts.both("unavailable")
 
 
 def chat_router(conversation: Conversation, tts: TextToSpeech, rasa_up: Callable[[], Awaitable[bool]],
-                max_message_chars: int) -> APIRouter:
-    """GET / (the chat page), GET /health, POST /api/chat and POST /api/tts."""
+                max_message_chars: int, identity: ConversationIdentity) -> APIRouter:
+    """GET / (the chat page), GET /health, POST /api/conversations, POST /api/chat and POST /api/tts."""
     router = APIRouter()
+    web_caller = Depends(identity.caller())
 
     @router.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
@@ -36,9 +39,20 @@ def chat_router(conversation: Conversation, tts: TextToSpeech, rasa_up: Callable
         """The gateway is up; says whether Rasa is reachable with a model loaded."""
         return HealthResponse(status="ok", version=__version__, rasa="up" if await rasa_up() else "down")
 
-    @router.post("/api/chat", response_model=ChatResponse, responses=error_responses(400, 503))
-    async def chat(message: ChatRequest) -> ChatResponse | JSONResponse:
-        """Send the user's message into the conversation (the bot, or the agent on an open ticket); the replies."""
+    @router.post("/api/conversations", status_code=201, response_model=IssuedConversation)
+    async def new_conversation(response: Response) -> IssuedConversation:
+        """Start a web conversation: its sender id and its token (also set as an HttpOnly cookie). No body."""
+        issued = identity.issue()
+        identity.set_cookie(response, issued.token)
+        response.headers["Cache-Control"] = "no-store"
+        log.info("conversation_started", extra={"fields": {"channel": "web"}})
+        return issued
+
+    @router.post("/api/chat", response_model=ChatResponse, responses=error_responses(400, 401, 403, 503))
+    async def chat(message: ChatRequest, caller: WebCaller = web_caller) -> ChatResponse | JSONResponse:
+        """Send the user's message into the conversation (the bot, or the agent on an open ticket); the replies.
+        Needs the conversation's token (401 without a valid one, 403 for another conversation)."""
+        caller.require(message.sender)
         if len(message.text) > max_message_chars:
             return error_response(400, "text_too_long",
                                   f"text is longer than {max_message_chars} characters ({len(message.text)})")

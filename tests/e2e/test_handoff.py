@@ -10,11 +10,11 @@ import pytest
 
 from handoff.store import TicketStore
 from testkit.browser import audit
-from testkit.stack import Gateway, Stack
+from testkit.stack import Gateway, Stack, post_chat
 
 pytestmark = pytest.mark.slow
 
-AGENTS = {"wang": ("小王", "wang-password-1"), "li": ("小李", "li-password-22")}
+AGENTS = {"wang": ("小王", "bamboo lantern 7 river"), "li": ("小李", "copper kettle 52 orchard")}
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def stack(standin, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def agent_client(url: str, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=url, timeout=30)
+    client = httpx.Client(base_url=url, timeout=30, headers={"Origin": url})  # as the console page (POST)
     response = client.post("/api/agent/login", json={"username": username, "password": AGENTS[username][1]})
     assert response.status_code == 200, response.text
     return client
@@ -53,14 +53,13 @@ def ask(page, text: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_no_agent_online_gives_the_ticket_number_and_12345(stack):
-    reply = httpx.post(f"{stack.url}/api/chat", json={"sender": "e2e-offline", "text": "/ask_person"}, timeout=30)
+    reply = post_chat(stack, "e2e-offline", "/ask_person")
     texts = " ".join(m["text"] or "" for m in reply.json()["messages"])
     # the module's first test: no agent has logged in yet
     assert "现在没有人工客服在线" in texts and "12345" in texts and "工单" in texts and "预计等待" not in texts
     number = next(m["custom"]["ticket"]["number"] for m in reply.json()["messages"]
                   if (m.get("custom") or {}).get("ticket"))
-    cancelled = httpx.post(f"{stack.url}/api/chat", json={"sender": "e2e-offline", "text": "/cancel_handoff"},
-                           timeout=30)
+    cancelled = post_chat(stack, "e2e-offline", "/cancel_handoff")
     assert "已取消人工服务" in cancelled.json()["messages"][0]["text"]
     assert TicketStore(f"sqlite:///{stack.var_dir / 'govbot.db'}").ticket(number).closed_by == "citizen"
 
@@ -182,8 +181,7 @@ def test_two_agents_claiming_at_once_exactly_one_wins(stack):
     wang, li = agent_client(stack.url, "wang"), agent_client(stack.url, "li")
     results = []
     for round_number in range(5):
-        sender = f"e2e-race-{round_number}"
-        reply = httpx.post(f"{stack.url}/api/chat", json={"sender": sender, "text": "/ask_person"}, timeout=30)
+        reply = post_chat(stack, f"e2e-race-{round_number}", "/ask_person")
         number = next(m["custom"]["ticket"]["number"] for m in reply.json()["messages"]
                       if (m.get("custom") or {}).get("ticket"))
         barrier, statuses = threading.Barrier(2), {}
@@ -208,7 +206,7 @@ def test_two_agents_claiming_at_once_exactly_one_wins(stack):
 
 
 def test_console_and_its_api_refuse_strangers(stack, browser):
-    stranger = httpx.Client(base_url=stack.url, timeout=10)
+    stranger = httpx.Client(base_url=stack.url, timeout=10, headers={"Origin": stack.url})
     for method, path in [("GET", "/api/agent/queue"), ("GET", "/api/agent/me"), ("GET", "/api/agent/metrics"),
                          ("GET", "/api/agent/tickets/20260101-0001"), ("GET", "/api/agent/canned"),
                          ("POST", "/api/agent/tickets/20260101-0001/claim"), ("GET", "/api/agent/agents")]:
@@ -263,7 +261,7 @@ def test_gateway_restart_mid_ticket_loses_nothing(browser, stack, tmp_path):
 
 
 def test_the_console_works_from_the_keyboard(browser, stack):
-    reply = httpx.post(f"{stack.url}/api/chat", json={"sender": "e2e-keys", "text": "/ask_person"}, timeout=30)
+    reply = post_chat(stack, "e2e-keys", "/ask_person")
     number = next(m["custom"]["ticket"]["number"] for m in reply.json()["messages"]
                   if (m.get("custom") or {}).get("ticket"))
     context = browser.new_context(locale="zh-CN", viewport={"width": 1300, "height": 900})

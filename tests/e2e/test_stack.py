@@ -8,7 +8,7 @@ import httpx
 import psutil
 import pytest
 
-from testkit.stack import Stack, chat, module_stack
+from testkit.stack import Stack, chat, module_stack, post_chat
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ def test_service_question_is_answered_from_the_knowledge_base(stack):
 
 
 def test_answer_carries_the_item_for_the_channels(stack):
-    response = httpx.post(f"{stack.url}/api/chat", json={"sender": "e2e-custom", "text": "我想办结婚登记"}, timeout=30)
+    response = post_chat(stack, "e2e-custom", "我想办结婚登记")
     customs = [m["custom"] for m in response.json()["messages"] if m["custom"]]
     assert any(c.get("item") == "marriage-registration" and c.get("decision") == "answer" and c.get("language") == "zh"
                for c in customs)
@@ -68,7 +68,8 @@ def test_answer_carries_the_item_for_the_channels(stack):
 def test_conversations_are_stored_in_the_sqlite_tracker_store(stack):
     chat(stack, "e2e-stored", "你好")
     with sqlite3.connect(stack.var_dir / "tracker.db") as db:
-        rows = db.execute("select type_name from events where sender_id = ?", ("e2e-stored",)).fetchall()
+        rows = db.execute("select type_name from events where sender_id = ?",
+                          (stack.conversation("e2e-stored").sender,)).fetchall()
     assert ("user",) in rows and ("bot",) in rows
 
 

@@ -15,9 +15,12 @@ stack = module_stack("voice", env={"GOVBOT_TTS_GTTS": "0", "GOVBOT_STT_ZH_MODEL_
 
 
 def post_voice(stack, path, language="en", sender="voice-e2e-1") -> httpx.Response:  # type: ignore[no-untyped-def]
+    """POST the recording in the stack's web conversation called `sender` (started on first use, with its token)."""
+    conversation = stack.conversation(sender)
     with open(path, "rb") as audio:
         return httpx.post(f"{stack.url}/api/voice", files={"audio": (path.name, audio.read(), "audio/webm")},
-                          data={"sender": sender, "language": language}, timeout=120)
+                          data={"sender": conversation.sender, "language": language},
+                          headers=conversation.headers, timeout=120)
 
 
 @pytest.mark.parametrize("encoding, sender", [("webm-opus", "voice-e2e-web"), ("ogg-opus", "voice-e2e-ogg")])

@@ -241,9 +241,17 @@ def test_keyboard_only_walk_through(open_page):
 
 def test_history_survives_a_reload_and_is_not_announced_again(open_page):
     page = open_page("zh-CN")
+    chats = []
+    page.on("request", lambda request: chats.append(request.headers.get("authorization"))
+            if request.url.endswith("/api/chat") else None)
+    assert page.evaluate("window.govbot.sender") is None  # no conversation before the first message
     ask(page, "护照怎么办理")
+    sender = page.evaluate("window.govbot.sender")
+    assert re.fullmatch(r"web:[A-Za-z0-9_-]{22,}", sender)  # issued by POST /api/conversations
+    assert chats and all(header and header.startswith("Bearer ") for header in chats)
     page.fill("#text", "还没发出去的字")
     page.reload()
+    assert page.evaluate("window.govbot.sender") == sender  # the same conversation after a reload
     assert page.locator("#log .msg").count() == 0  # the live region starts empty...
     earlier = page.locator("#earlier .msg")
     # ...the history sits above it
@@ -253,6 +261,25 @@ def test_history_survives_a_reload_and_is_not_announced_again(open_page):
     before = page.locator(BOT_MESSAGES).count()
     earlier.nth(1).get_by_role("button", name="没用").click()
     reply_after(page, before)
+
+
+def test_a_conversation_the_gateway_no_longer_accepts_is_replaced_once(open_page):
+    page = open_page("zh-CN")
+    ask(page, "你好")
+    old = page.evaluate("window.govbot.sender")
+    page.evaluate("""() => {  // as after the server's conversation secret changed: the kept token is refused
+        const kept = JSON.parse(localStorage.getItem('govbot.conversation'));
+        kept.token = kept.token.slice(0, -4) + (kept.token.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+        localStorage.setItem('govbot.conversation', JSON.stringify(kept));
+    }""")
+    page.reload()
+    statuses = []
+    page.on("response", lambda response: statuses.append(response.status)
+            if response.url.endswith("/api/chat") else None)
+    assert "普通护照" in ask(page, "护照怎么办理")
+    assert statuses == [401, 200]
+    assert page.evaluate("window.govbot.sender") not in (None, old)
+    assert page.locator("#log .msg.error").count() == 0 and page.errors == []
 
 
 def test_too_long_message_gets_a_clear_error_and_the_text_back(open_page):

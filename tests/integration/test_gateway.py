@@ -3,16 +3,25 @@
 import re
 import time
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from channels.gateway import MAX_BODY_BYTES, create_app
 from core.settings import Settings
-from testkit.helpers import FakeRasa, free_port
+from testkit.helpers import FakeRasa, free_port, open_conversation
 
 
 def client_for(rasa_url: str, **settings: object) -> TestClient:
     return TestClient(create_app(Settings(rasa_url=rasa_url, **settings)))
+
+
+def post_chat(client: TestClient, text: str) -> tuple[str, httpx.Response]:
+    """Send text in a new web conversation: (its sender, the response)."""
+    conversation = open_conversation(client)
+    response = client.post("/api/chat", json={"sender": conversation.sender, "text": text},
+                           headers=conversation.headers)
+    return conversation.sender, response
 
 
 @pytest.fixture
@@ -30,23 +39,23 @@ def fake_rasa():
 def test_chat_forwards_message_and_returns_replies(fake_rasa):
     rasa, url = fake_rasa
     with client_for(url) as client:
-        response = client.post("/api/chat", json={"sender": "web-1", "text": "  你好  "})
+        sender, response = post_chat(client, "  你好  ")
     assert response.status_code == 200
     body = response.json()
-    assert body["sender"] == "web-1"
+    assert body["sender"] == sender
     assert body["messages"][0]["text"] == "echo: 你好"
     assert body["messages"][1]["buttons"] == [{"title": "ID card", "payload": "/choose{\"item\":\"id\"}"}]
     assert body["messages"][1]["custom"] == {"mode": "large"}
-    assert rasa.received == [{"sender": "web-1", "message": "你好", "metadata": {"channel": "web"}}]
+    assert rasa.received == [{"sender": sender, "message": "你好", "metadata": {"channel": "web"}}]
 
 
 @pytest.mark.parametrize("payload, code", [
-    ({"sender": "web-1", "text": ""}, "empty_text"),
-    ({"sender": "web-1", "text": "   \n\t "}, "empty_text"),
-    ({"sender": "web-1"}, "missing_field"),
+    ({"sender": "OWN", "text": ""}, "empty_text"),
+    ({"sender": "OWN", "text": "   \n\t "}, "empty_text"),
+    ({"sender": "OWN"}, "missing_field"),
     ({"text": "hello"}, "missing_field"),
-    ({"sender": "web-1", "text": 42}, "invalid_text"),
-    ({"sender": "web-1", "text": "hi", "admin": True}, "unknown_field"),
+    ({"sender": "OWN", "text": 42}, "invalid_text"),
+    ({"sender": "OWN", "text": "hi", "admin": True}, "unknown_field"),
     ({"sender": "", "text": "hi"}, "invalid_sender"),
     ({"sender": "../../etc/passwd", "text": "hi"}, "invalid_sender"),
     ({"sender": "x" * 65, "text": "hi"}, "invalid_sender"),
@@ -54,7 +63,10 @@ def test_chat_forwards_message_and_returns_replies(fake_rasa):
 def test_invalid_requests_get_400_with_a_clear_error(fake_rasa, payload, code):
     rasa, url = fake_rasa
     with client_for(url) as client:
-        response = client.post("/api/chat", json=payload)
+        conversation = open_conversation(client)  # with a valid token: the body's faults are what is refused
+        if payload.get("sender") == "OWN":
+            payload = {**payload, "sender": conversation.sender}
+        response = client.post("/api/chat", json=payload, headers=conversation.headers)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == code
@@ -65,8 +77,8 @@ def test_invalid_requests_get_400_with_a_clear_error(fake_rasa, payload, code):
 def test_text_over_the_limit_is_rejected_and_the_limit_itself_accepted(fake_rasa):
     rasa, url = fake_rasa
     with client_for(url) as client:
-        too_long = client.post("/api/chat", json={"sender": "web-1", "text": "办" * 2001})
-        at_limit = client.post("/api/chat", json={"sender": "web-1", "text": "办" * 2000})
+        _, too_long = post_chat(client, "办" * 2001)
+        _, at_limit = post_chat(client, "办" * 2000)
     assert too_long.status_code == 400
     assert too_long.json()["error"]["code"] == "text_too_long"
     assert "2000" in too_long.json()["error"]["message"]
@@ -77,21 +89,23 @@ def test_text_over_the_limit_is_rejected_and_the_limit_itself_accepted(fake_rasa
 def test_limit_is_configurable(fake_rasa):
     _, url = fake_rasa
     with client_for(url, max_message_chars=10) as client:
-        response = client.post("/api/chat", json={"sender": "web-1", "text": "hello world!"})
+        _, response = post_chat(client, "hello world!")
     assert response.json()["error"]["code"] == "text_too_long"
 
 
 @pytest.mark.parametrize("body, content_type, code", [
     (b"this is not json", "application/json", "invalid_json"),
-    (b'{"sender": "web-1", "text": "hi"', "application/json", "invalid_json"),
-    (b'["web-1", "hi"]', "application/json", "invalid_body"),
+    (b'{"sender": "web:1", "text": "hi"', "application/json", "invalid_json"),
+    (b'["web:1", "hi"]', "application/json", "invalid_body"),
     (b'"just a string"', "application/json", "invalid_body"),
-    (b"sender=web-1&text=hi", "application/x-www-form-urlencoded", "invalid_body"),
+    (b"sender=web:1&text=hi", "application/x-www-form-urlencoded", "invalid_body"),
 ])
 def test_non_json_bodies_get_400(fake_rasa, body, content_type, code):
     rasa, url = fake_rasa
     with client_for(url) as client:
-        response = client.post("/api/chat", content=body, headers={"Content-Type": content_type})
+        conversation = open_conversation(client)
+        response = client.post("/api/chat", content=body,
+                               headers={"Content-Type": content_type, **conversation.headers})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == code
     assert rasa.received == []
@@ -109,7 +123,7 @@ def test_huge_body_is_refused_before_parsing(fake_rasa):
 
 def test_rasa_down_gives_503_with_a_clear_message():
     with client_for(f"http://127.0.0.1:{free_port()}") as client:
-        response = client.post("/api/chat", json={"sender": "web-1", "text": "你好"})
+        _, response = post_chat(client, "你好")
         health = client.get("/health")
     assert response.status_code == 503
     error = response.json()["error"]
@@ -122,8 +136,10 @@ def test_rasa_down_gives_503_with_a_clear_message():
 def test_rasa_that_never_answers_gives_503_instead_of_hanging():
     slow = FakeRasa(delay=30.0)
     with slow.serving() as url, client_for(url, rasa_timeout=0.5) as client:
+        conversation = open_conversation(client)
         started = time.monotonic()
-        response = client.post("/api/chat", json={"sender": "web-1", "text": "hello"})
+        response = client.post("/api/chat", json={"sender": conversation.sender, "text": "hello"},
+                               headers=conversation.headers)
         waited = time.monotonic() - started
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "rasa_unavailable"
@@ -133,7 +149,7 @@ def test_rasa_that_never_answers_gives_503_instead_of_hanging():
 def test_rasa_error_status_gives_503():
     broken = FakeRasa(status=500)
     with broken.serving() as url, client_for(url) as client:
-        response = client.post("/api/chat", json={"sender": "web-1", "text": "hello"})
+        _, response = post_chat(client, "hello")
     assert response.status_code == 503
 
 
@@ -150,13 +166,14 @@ def test_chat_page_is_served_with_its_assets(fake_rasa):
     _, url = fake_rasa
     with client_for(url) as client:
         page = client.get("/")
-        modules = {name: client.get(f"/static/{name}") for name in ("chat.js", "i18n.js", "render.js", "speech.js",
-                                                                     "store.js", "chat.css")}
+        modules = {name: client.get(f"/static/{name}") for name in ("chat.js", "conversation.js", "i18n.js",
+                                                                     "render.js", "speech.js", "store.js", "chat.css")}
     assert page.status_code == 200
     assert 'role="log"' in page.text and 'role="status"' in page.text and '<label for="text"' in page.text
     assert all(response.status_code == 200 for response in modules.values())
     assert all("javascript" in modules[name].headers["content-type"] for name in modules if name.endswith(".js"))
     assert "/api/chat" in modules["chat.js"].text and "/api/tts" in modules["speech.js"].text
+    assert "/api/conversations" in modules["conversation.js"].text
     # nothing from a CDN: every address the page and its scripts use is on the gateway itself
     for text in [page.text, *(response.text for response in modules.values())]:
         assert not re.search(r"""(src|href)=["']https?://|import[^;]+from\s+["']https?://|url\(["']?https?://""", text)
@@ -170,7 +187,7 @@ def test_a_reply_and_its_payload_arrive_as_one_message():
         {"recipient_id": sender, "text": "second reply"},
     ])
     with rasa.serving() as url, client_for(url) as client:
-        messages = client.post("/api/chat", json={"sender": "web-1", "text": "护照"}).json()["messages"]
+        messages = post_chat(client, "护照")[1].json()["messages"]
     assert [(m["text"], m["custom"]) for m in messages] == [
         ("护照首次申请\n1. 预约", {"kind": "answer", "item": "passport-apply"}),
         (None, {"kind": "extra"}),  # a second payload has nothing left to attach to

@@ -21,7 +21,7 @@ from channels.gateway import create_app
 from channels.telegram.service import TelegramService
 from channels.voice.tts import default_tts
 from core.settings import Settings, SettingsError
-from testkit.helpers import FakeRasa
+from testkit.helpers import FakeRasa, open_conversation
 from testkit.telegram_standin import TelegramStandIn
 
 USER = 4242
@@ -239,7 +239,9 @@ def test_a_bad_token_is_logged_once_and_the_gateway_keeps_running(standin, rasa,
         assert service.status == "rejected"
         time.sleep(0.5)
         assert client.get("/health").status_code == 200
-        assert client.post("/api/chat", json={"sender": "web-1", "text": "护照"}).status_code == 200
+        web = open_conversation(client)
+        chatted = client.post("/api/chat", json={"sender": web.sender, "text": "护照"}, headers=web.headers)
+        assert chatted.status_code == 200
     rejected = [r for r in caplog.records if r.getMessage() == "telegram_token_rejected"]
     assert len(rejected) == 1 and rejected[0].levelno == logging.ERROR
     assert "WrongToken" not in caplog.text  # the token itself is never logged

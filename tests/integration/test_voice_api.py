@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from channels.gateway import create_app
 from core.settings import Settings
-from testkit.helpers import FakeRasa
+from testkit.helpers import FakeRasa, WebConversation, open_conversation
 from testkit.speech import encode, needs_speech_tools, silence, speak
 
 pytestmark = needs_speech_tools
@@ -38,10 +38,21 @@ def passport(tmp_path_factory):
                   "webm-opus")
 
 
-def post_voice(client: TestClient, audio: bytes, sender: str = "web-1", language: str | None = "en",
-               filename: str = "voice.webm", content_type: str = "audio/webm"):
-    data = {"sender": sender} if language is None else {"sender": sender, "language": language}
-    return client.post("/api/voice", files={"audio": (filename, audio, content_type)}, data=data)
+def post_voice(client: TestClient, audio: bytes, conversation: WebConversation | None = None,
+               language: str | None = "en", filename: str = "voice.webm", content_type: str = "audio/webm"):
+    """Post a recording in `conversation` (by default a new one), with its token."""
+    conversation = conversation or open_conversation(client)
+    data = {"sender": conversation.sender}
+    if language is not None:
+        data["language"] = language
+    return client.post("/api/voice", files={"audio": (filename, audio, content_type)}, data=data,
+                       headers=conversation.headers)
+
+
+def tampered(token: str) -> str:
+    """The token with one character of its MAC changed."""
+    mac_start = token.rindex(".") + 1
+    return token[:mac_start] + ("B" if token[mac_start] == "A" else "A") + token[mac_start + 1:]
 
 
 def error_of(response) -> tuple[int, str]:
@@ -95,52 +106,82 @@ def test_audio_over_the_chat_limit_is_accepted_for_voice_only(client, fake_rasa,
 
 @pytest.mark.parametrize("form, code", [
     ({"sender": "../etc", "language": "en"}, "invalid_sender"),
-    ({"sender": "web-1", "language": "fr"}, "unknown_language"),
+    ({"sender": "OWN", "language": "fr"}, "unknown_language"),
 ])
 def test_invalid_fields_get_400(client, passport, form, code):
-    response = client.post("/api/voice", files={"audio": ("v.webm", passport.read_bytes(), "audio/webm")}, data=form)
+    conversation = open_conversation(client)
+    form = {**form, "sender": conversation.sender} if form["sender"] == "OWN" else form
+    response = client.post("/api/voice", files={"audio": ("v.webm", passport.read_bytes(), "audio/webm")}, data=form,
+                           headers=conversation.headers)
     assert error_of(response) == (400, code)
 
 
 def test_missing_audio_or_sender_gets_400(client, passport):
-    assert error_of(client.post("/api/voice", data={"sender": "web-1"})) == (400, "missing_field")
-    no_sender = client.post("/api/voice", files={"audio": ("v.webm", passport.read_bytes(), "audio/webm")})
+    conversation = open_conversation(client)
+    no_audio = client.post("/api/voice", data={"sender": conversation.sender}, headers=conversation.headers)
+    assert error_of(no_audio) == (400, "missing_field")
+    no_sender = client.post("/api/voice", files={"audio": ("v.webm", passport.read_bytes(), "audio/webm")},
+                            headers=conversation.headers)
     assert error_of(no_sender) == (400, "missing_field")
 
 
+def test_voice_needs_the_conversations_own_token(client, fake_rasa, passport):
+    audio = {"audio": ("v.webm", passport.read_bytes(), "audio/webm")}
+    mine, theirs = open_conversation(client), open_conversation(client)
+    anonymous = client.post("/api/voice", files=audio, data={"sender": mine.sender, "language": "zh"})
+    assert error_of(anonymous) == (401, "missing_token")
+    forged = client.post("/api/voice", files=audio, data={"sender": mine.sender, "language": "zh"},
+                         headers={"Authorization": f"Bearer {tampered(mine.token)}"})
+    assert error_of(forged) == (401, "bad_token")
+    for sender in (theirs.sender, "telegram:123456789"):  # another web conversation; another channel's user
+        refused = client.post("/api/voice", files=audio, data={"sender": sender, "language": "zh"},
+                              headers=mine.headers)
+        assert error_of(refused) == (403, "wrong_conversation"), sender
+    # the same request with the right token gets past the identity check (to "Chinese is not set up")
+    allowed = client.post("/api/voice", files=audio, data={"sender": mine.sender, "language": "zh"},
+                          headers=mine.headers)
+    assert error_of(allowed) == (501, "stt_not_configured")
+    assert fake_rasa[0].received == []
+
+
+@pytest.mark.parametrize("client", [{"openapi": True}], indirect=True)  # the description is off by default
 def test_the_endpoint_is_in_the_openapi_description(client):
     operation = client.get("/openapi.json").json()["paths"]["/api/voice"]["post"]
     assert "multipart/form-data" in operation["requestBody"]["content"]
+    assert {"401", "403"} <= set(operation["responses"])
 
 
 # --- with Whisper (slow: loads the model) -------------------------------------------------------
 
 @pytest.mark.slow
 def test_speech_is_transcribed_and_answered_like_chat(client, fake_rasa, passport):
-    response = post_voice(client, passport.read_bytes(), language=None)  # language defaults to English
+    conversation = open_conversation(client)
+    response = post_voice(client, passport.read_bytes(), conversation, language=None)  # English by default
     assert response.status_code == 200, response.text
     body = response.json()
     transcript = body["transcript"]
     assert transcript["language"] == "en" and transcript["engine"] == "faster-whisper"
     assert "passport" in transcript["text"].lower() and 1.0 < transcript["seconds"] < 3.0
-    assert body["confirm"] is False and body["sender"] == "web-1"
+    assert body["confirm"] is False and body["sender"] == conversation.sender
     assert body["messages"] == [{"text": f"answer to: {transcript['text']}", "buttons": [], "image": None,
                                  "custom": {"kind": "answer", "language": "en", "item": "passport-apply"}}]
-    assert fake_rasa[0].received == [{"sender": "web-1", "message": transcript["text"],
+    assert fake_rasa[0].received == [{"sender": conversation.sender, "message": transcript["text"],
                                       "metadata": {"channel": "web", "input": "voice"}}]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("client", [{"stt_min_confidence": 0.99}], indirect=True)
 def test_low_confidence_asks_first_and_yes_sends_the_text(client, fake_rasa, passport):
-    body = post_voice(client, passport.read_bytes()).json()
+    conversation = open_conversation(client)
+    body = post_voice(client, passport.read_bytes(), conversation).json()
     heard = body["transcript"]["text"]
     assert body["confirm"] is True and body["transcript"]["confidence"] < 0.99
     [question] = body["messages"]
     assert question["text"] == f"Did you mean “{heard}”?"
     assert question["buttons"] == [{"title": "Yes", "payload": heard}, {"title": "No", "payload": "/deny"}]
     assert fake_rasa[0].received == []  # nothing acted on yet
-    yes = client.post("/api/chat", json={"sender": "web-1", "text": question["buttons"][0]["payload"]})
+    yes = client.post("/api/chat", json={"sender": conversation.sender, "text": question["buttons"][0]["payload"]},
+                      headers=conversation.headers)
     assert yes.status_code == 200
     assert [m["message"] for m in fake_rasa[0].received] == [heard]
 

@@ -1,17 +1,20 @@
 // govbot web chat: sends what the user types or clicks to /api/chat, shows and speaks the bot's replies,
 // keeps the conversation across reloads and holds messages back until the gateway is reachable again.
+import { currentConversation, eventsAddress, onNewConversation, sendInConversation } from "./conversation.js";
 import { STRINGS, applyLanguage, fill, initialLanguage } from "./i18n.js";
 import * as payloads from "./payloads.js";
 import { linkedText, messageElement, welcomeElement } from "./render.js";
 import { Speaker } from "./speech.js";
 import { Recorder } from "./voice.js";
 import {
-  entryId, loadDraft, loadHistory, loadLastEvent, loadPrefs, saveDraft, saveEntry, saveLastEvent, savePrefs,
-  senderId, updateEntry,
+  entryId, forgetLastEvent, loadDraft, loadHistory, loadLastEvent, loadPrefs, saveDraft, saveEntry, saveLastEvent,
+  savePrefs, updateEntry,
 } from "./store.js";
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 8000;
+const RETRY_AFTER_MAX_MS = 60000;
+const STREAM_RETRY_MAX_MS = 60000;
 const REQUEST_TIMEOUT_MS = 30000;
 
 const page = {
@@ -35,7 +38,6 @@ const page = {
   micCancel: document.getElementById("mic-cancel"),
 };
 
-const sender = senderId();
 const prefs = loadPrefs();
 prefs.language = initialLanguage(prefs.language);
 const outbox = [];
@@ -189,12 +191,33 @@ function onHandoffEvent(event) {
     custom: { kind: `handoff_${data.author}`, language: data.language, agent: data.agent } });
 }
 
-function listenForAgents() {
-  const source = new EventSource(`/api/events?sender=${encodeURIComponent(sender)}&after=${loadLastEvent()}`);
+let events = null;
+let streamRetryMs = RETRY_FIRST_MS;
+
+/** Listen to the conversation's live events (an agent's messages, the ticket's place in the queue). */
+function listenForAgents(conversation) {
+  if (events) events.close();
+  const source = new EventSource(eventsAddress(conversation, loadLastEvent()));
+  events = source;
+  source.addEventListener("open", () => { streamRetryMs = RETRY_FIRST_MS; });
   source.addEventListener("handoff", onHandoffEvent);
   source.addEventListener("ticket", (event) => showTicket(JSON.parse(event.data), "ticket"));
-  // EventSource reconnects by itself (after a gateway restart too) and sends Last-Event-ID
+  // EventSource reconnects by itself after a network error (a gateway restart too) and sends Last-Event-ID;
+  // an answer that is not a stream (a proxy's 502, a refused token) closes it for good: try again later
+  source.addEventListener("error", () => {
+    if (source.readyState !== EventSource.CLOSED || events !== source) return;
+    setTimeout(() => {
+      const conversation = currentConversation();
+      if (events === source && conversation) listenForAgents(conversation);
+    }, streamRetryMs);
+    streamRetryMs = Math.min(streamRetryMs * 2, STREAM_RETRY_MAX_MS);
+  });
 }
+
+onNewConversation((conversation) => {
+  forgetLastEvent();
+  listenForAgents(conversation);
+});
 
 function addError(text) {
   const entry = { id: entryId(), who: "error", text };
@@ -202,18 +225,24 @@ function addError(text) {
   show(entry, page.log);
 }
 
+/** Seconds → milliseconds of a Retry-After header (a number of seconds), within reason. */
+function retryAfterMs(response) {
+  const seconds = Number(response.headers.get("Retry-After"));
+  return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : RETRY_FIRST_MS;
+}
+
 async function post(text) {
   try {
-    const response = await fetch("/api/chat", {
+    const response = await sendInConversation("/api/chat", (conversation) => ({
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender, text }),
+      body: JSON.stringify({ sender: conversation.sender, text }),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
+    }));
     const body = await response.json().catch(() => null);
-    return { status: response.status, body };
+    return { status: response.status, body, waitMs: response.status === 429 ? retryAfterMs(response) : 0 };
   } catch (error) {
-    return { status: 0, body: null };
+    return { status: 0, body: null, waitMs: 0 }; // offline, or the conversation could not be started yet
   }
 }
 
@@ -222,13 +251,17 @@ async function deliver(entry) {
   let delay = RETRY_FIRST_MS;
   for (;;) {
     if (!offline) setStatus(strings().typing);
-    const { status, body } = await post(entry.payload);
+    const { status, body, waitMs } = await post(entry.payload);
     if (status === 200 && body && Array.isArray(body.messages)) {
       markSent(entry);
       if (offline) setOffline(false);
       else setStatus("");
       addBotMessages(body.messages);
       return;
+    }
+    if (status === 429) { // too many messages at once: wait as long as the gateway asks, then send it
+      await sleep(waitMs);
+      continue;
     }
     if (status >= 400 && status < 500) {
       markSent(entry);
@@ -306,15 +339,19 @@ async function toggleRecording() {
 
 /** Send a recording to /api/voice; show what was heard, then the answer (or the question "did you mean"). */
 async function sendVoice(blob) {
-  const form = new FormData();
-  form.append("audio", blob, blob.type.includes("ogg") ? "speech.ogg" : "speech.webm");
-  form.append("sender", sender);
-  form.append("language", prefs.language);
+  const language = prefs.language;
+  const form = (conversation) => {
+    const fields = new FormData();
+    fields.append("audio", blob, blob.type.includes("ogg") ? "speech.ogg" : "speech.webm");
+    fields.append("sender", conversation.sender);
+    fields.append("language", language);
+    return fields;
+  };
   setStatus(strings().recognising);
   let response;
   let body = null;
   try {
-    response = await fetch("/api/voice", { method: "POST", body: form });
+    response = await sendInConversation("/api/voice", (conversation) => ({ method: "POST", body: form(conversation) }));
     body = await response.json().catch(() => null);
   } catch (error) {
     setStatus("");
@@ -403,8 +440,16 @@ function restore() {
 applyLanguage(prefs.language);
 applyModes();
 restore();
-listenForAgents();
+// a returning user's conversation is listened to at once; a new one from its first message on
+if (currentConversation()) listenForAgents(currentConversation());
 // no autofocus: keyboard and screen-reader users start at the top, where the skip link leads to the text box
 
 // exposed for tests and for the browser console
-window.govbot = { sender, prefs, linkedText };
+window.govbot = {
+  get sender() {
+    const conversation = currentConversation();
+    return conversation ? conversation.sender : null;
+  },
+  prefs,
+  linkedText,
+};

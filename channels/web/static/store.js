@@ -1,4 +1,5 @@
-// What the page keeps in the browser: the user's id, their settings, the conversation and unsent messages.
+// What the page keeps in the browser: the conversation's id and token, the user's settings, the messages and
+// unsent messages.
 
 const PREFIX = "govbot.";
 const HISTORY_LIMIT = 200;
@@ -20,20 +21,31 @@ function write(key, value) {
   }
 }
 
+function forget(key) {
+  try {
+    localStorage.removeItem(PREFIX + key);
+  } catch (error) {
+    // storage disabled: nothing was kept
+  }
+}
+
 function newId(prefix) {
   const random = crypto.randomUUID ? crypto.randomUUID()
     : Date.now().toString(16) + Math.random().toString(16).slice(2);
   return prefix + random;
 }
 
-/** The stable id of this browser's conversation (the Rasa sender id). */
-export function senderId() {
-  let id = read("sender", null);
-  if (typeof id !== "string" || !/^[A-Za-z0-9_.:-]{1,64}$/.test(id)) {
-    id = newId("web-");
-    write("sender", id);
-  }
-  return id;
+/** This browser's conversation as the gateway issued it, {sender, token}, or null before the first message. */
+export function loadConversation() {
+  forget("sender"); // the id pages chose themselves before conversations had tokens: no longer accepted
+  const kept = read("conversation", null);
+  const valid = kept && typeof kept.sender === "string" && /^web:[A-Za-z0-9_-]{1,60}$/.test(kept.sender)
+    && typeof kept.token === "string" && /^[A-Za-z0-9_.-]{1,200}$/.test(kept.token);
+  return valid ? { sender: kept.sender, token: kept.token } : null;
+}
+
+export function saveConversation(conversation) {
+  write("conversation", { sender: conversation.sender, token: conversation.token });
 }
 
 /** The user's settings: {large, voice, language}. */
@@ -85,4 +97,9 @@ export function loadLastEvent() {
 
 export function saveLastEvent(id) {
   if (Number.isInteger(id) && id > loadLastEvent()) write("lastEvent", id);
+}
+
+/** A new conversation's stream starts from its beginning. */
+export function forgetLastEvent() {
+  forget("lastEvent");
 }
