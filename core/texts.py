@@ -17,6 +17,13 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
         "zh": "助手暂时无法回答，请稍后再试，或拨打12345热线。",
         "en": "The assistant is temporarily unavailable. Please try again shortly, or call the 12345 hotline.",
     },
+    # --- what one caller may cost (channels/web/guards.py) ------------------------------------------------------
+    "limits.too_many_requests": {"zh": "请求太频繁，请{seconds}秒后再试。",
+                                 "en": "Too many requests; please try again in {seconds} s."},
+    "limits.voice_busy": {"zh": "语音识别正忙，请稍后再说，或直接打字。",
+                          "en": "Speech recognition is busy; please try again shortly, or type."},
+    "limits.too_many_streams": {"zh": "打开的对话窗口太多，请关闭一些后再试。",
+                                "en": "Too many conversation windows are open; please close some and try again."},
     "language_name.zh": {"zh": "中文", "en": "Chinese"},
     "language_name.en": {"zh": "英文", "en": "English"},
 

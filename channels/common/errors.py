@@ -1,5 +1,6 @@
 """The one error envelope of every HTTP answer the gateway refuses: {"error": {"code": ..., "message": ...}}."""
 
+from http import HTTPStatus
 from typing import Any
 
 from fastapi.exceptions import RequestValidationError
@@ -20,9 +21,22 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+class CodedValueError(ValueError):
+    """A validator's refusal that names its own error code (the 400 answer's `code`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def printable(text: str) -> str:
+    """The text with anything UTF-8 cannot carry (lone surrogates a JSON body may hold) written as escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def error_response(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     """A JSON error in the gateway's one error shape; `extra` adds top-level fields (e.g. "speech")."""
-    body = ErrorResponse(error=ErrorDetail(code=code, message=message)).model_dump()
+    body = ErrorResponse(error=ErrorDetail(code=printable(code), message=printable(message))).model_dump()
     return JSONResponse(status_code=status, content={**body, **extra})
 
 
@@ -42,6 +56,9 @@ def describe_validation_error(error: RequestValidationError) -> tuple[str, str]:
         return "invalid_body", 'the request body must be a JSON object like {"sender": "...", "text": "..."}'
     if kind == "missing":
         return "missing_field", f"{field} is required"
+    coded = (first.get("ctx") or {}).get("error")
+    if isinstance(coded, CodedValueError):
+        return coded.code, str(coded)
     if kind == "extra_forbidden":
         return "unknown_field", f"{field} is not a known field"
     if field == "text" and kind == "value_error":
@@ -56,3 +73,19 @@ async def validation_error_response(_request: object, error: RequestValidationEr
     """The app's handler of invalid requests: 400 with the envelope (FastAPI's default is a 422 list)."""
     code, message = describe_validation_error(error)
     return error_response(400, code, message)
+
+
+HTTP_ERROR_STATUSES = (400, 404, 405)  # what the framework refuses by itself: an unparsable body, a path, a method
+_HTTP_CODES = {400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}
+
+
+async def http_error_response(_request: object, error: Exception) -> JSONResponse:
+    """The app's handler of the framework's own HTTP errors (HTTP_ERROR_STATUSES): the same envelope as every other
+    error instead of {"detail": ...}, with the error's headers (such as Allow)."""
+    status = int(getattr(error, "status_code", 400))
+    detail = getattr(error, "detail", None)
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "request refused"
+    response = error_response(status, _HTTP_CODES.get(status, f"http_{status}"),
+                              detail if isinstance(detail, str) and detail else phrase)
+    response.headers.update(getattr(error, "headers", None) or {})
+    return response

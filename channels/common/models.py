@@ -1,10 +1,29 @@
 """Request and response shapes of the gateway's JSON API."""
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+import re
+from typing import Annotated
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from channels.common.errors import CodedValueError
 from core.messages import BotMessage
 
 SENDER_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+# control characters other than tab and line breaks, and lone surrogates (JSON can carry "\ud800"; UTF-8 cannot,
+# nor can speech engines' arguments or PostgreSQL's text hold NUL)
+_UNUSABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def usable_text(value: str) -> str:
+    """The text unchanged if every character can be stored, logged and spoken; else the error `invalid_text`."""
+    found = _UNUSABLE.search(value)
+    if found:
+        raise CodedValueError("invalid_text", f"text contains a character that is not allowed "
+                                              f"(U+{ord(found.group()):04X})")
+    return value
+
+
+UsableText = Annotated[str, AfterValidator(usable_text)]
 
 
 class ChatRequest(BaseModel):
@@ -13,7 +32,8 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
     sender: str = Field(pattern=SENDER_PATTERN, description="Stable id of the user's conversation")
-    text: str = Field(description="What the user typed (or a button payload such as /greet)")
+    text: UsableText = Field(description="What the user typed (or a button payload such as /greet); no control "
+                                         "characters other than tab and line breaks")
 
     @field_validator("text")
     @classmethod
@@ -28,7 +48,7 @@ class SpeechRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="What to say (markup and step numbers are cleaned for speech)")
+    text: UsableText = Field(description="What to say (markup and step numbers are cleaned for speech)")
     language: str = Field(description='"zh" or "en"')
     slow: bool = Field(default=False, description="Speak more slowly (elderly mode)")
 

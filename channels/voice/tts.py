@@ -1,16 +1,25 @@
-"""Text-to-speech: gTTS when Google's endpoint answers in time, espeak-ng offline otherwise; cached on disk."""
+"""Text-to-speech: gTTS when Google's endpoint answers in time, espeak-ng offline otherwise; cached on disk.
+
+The cache (`AudioCache`) keeps each recording under a hash of what was said, compressed (espeak-ng's WAV with
+zlib, gTTS's MP3 as it is), within a size limit (the least recently used goes first) and an age limit (days since
+it was made); `purge_cached_audio` removes what is older than a retention period.
+"""
 
 import hashlib
 import io
 import logging
+import os
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Optional, Protocol
 
 log = logging.getLogger("govbot.tts")
 
@@ -126,14 +135,180 @@ class GttsEngine:
         return buffer.getvalue()
 
 
+# --- the cache -------------------------------------------------------------------------------------------------
+
+DAY = 86_400.0
+_TEMP_PREFIX = "tmp"  # a write in progress (or one a crash left behind)
+# zlib at its fastest level: espeak-ng's WAV shrinks to about 70 % (level 9: the same within 1 %). FLAC through
+# ffmpeg halves it, but reading it back costs an ffmpeg run, slower than speaking the text again (docs/web.md).
+_ZLIB_LEVEL = 1
+SUFFIXES = {"audio/mpeg": (".mp3",), "audio/wav": (".wav.z",)}
+
+
+def pack(audio: bytes, media_type: str) -> tuple[bytes, str]:
+    """Audio as it is stored, and the file suffix saying how: WAV zlib-compressed, MP3 (compressed already) as
+    it is."""
+    if media_type == "audio/wav":
+        return zlib.compress(audio, _ZLIB_LEVEL), ".wav.z"
+    return audio, ".mp3"
+
+
+def unpack(stored: bytes, suffix: str) -> Optional[bytes]:
+    """The audio a stored file holds, in its original form (None when it cannot be read back)."""
+    if suffix == ".wav.z":
+        try:
+            return zlib.decompress(stored)
+        except zlib.error:
+            return None
+    return stored
+
+
+@dataclass
+class _Entry:
+    size: int
+    made: float  # when it was written (the file's mtime): the age limit and retention count from here
+    used: float  # when it was last served (the file's atime, set explicitly): the size limit evicts by this
+
+
+class AudioCache:
+    """Recordings on disk under a key, compressed, at most `max_bytes` in all (least recently used first out) and
+    none older than `max_age` seconds. Limits are kept on every write, at the cost of a walk over an in-memory
+    index (read from the folder once); a hit marks the file used."""
+
+    def __init__(self, directory: Path, max_bytes: int = 200 * 1024 * 1024, max_age: float = 7 * DAY,
+                 clock: Callable[[], float] = time.time) -> None:
+        if max_bytes < 1 or max_age <= 0:
+            raise ValueError("the cache needs a positive size and age limit")
+        self.directory, self.max_bytes, self.max_age, self._clock = directory, max_bytes, max_age, clock
+        self._lock = threading.Lock()
+        self._entries: Optional[OrderedDict[Path, _Entry]] = None  # least recently used first
+        self._bytes = 0
+
+    def _path(self, key: str, suffix: str) -> Path:
+        return self.directory / key[:2] / f"{key}{suffix}"
+
+    def _index(self) -> OrderedDict[Path, _Entry]:
+        """The index (call with the lock held), read from the folder the first time."""
+        if self._entries is None:
+            found = []
+            for path in self.directory.glob("*/*"):
+                if path.name.startswith(_TEMP_PREFIX):
+                    continue
+                try:
+                    status = path.stat()
+                except OSError:
+                    continue
+                found.append((path, _Entry(status.st_size, status.st_mtime, status.st_atime)))
+            found.sort(key=lambda item: item[1].used)
+            self._entries = OrderedDict(found)
+            self._bytes = sum(entry.size for _, entry in found)
+        return self._entries
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes the cached recordings take on disk."""
+        with self._lock:
+            self._index()
+            return self._bytes
+
+    def _forget(self, path: Path) -> None:
+        entry = self._index().pop(path, None)
+        if entry is not None:
+            self._bytes -= entry.size
+        path.unlink(missing_ok=True)
+
+    def get(self, key: str, media_type: str) -> Optional[bytes]:
+        """The recording stored under `key` (None: not there, too old, or unreadable); marks it used."""
+        now = self._clock()
+        for suffix in SUFFIXES.get(media_type, ()):
+            path = self._path(key, suffix)
+            with self._lock:
+                entry = self._index().get(path)
+                if entry is None:
+                    continue
+                if now - entry.made > self.max_age:
+                    self._forget(path)
+                    continue
+            try:
+                stored = path.read_bytes()
+            except OSError:  # removed meanwhile (govbot purge runs in another process)
+                with self._lock:
+                    self._forget(path)
+                continue
+            audio = unpack(stored, suffix)
+            with self._lock:
+                if audio is None:
+                    self._forget(path)
+                    continue
+                entry.used = now
+                if path in self._index():  # (another thread may have evicted it meanwhile)
+                    self._index().move_to_end(path)
+            try:
+                os.utime(path, (now, entry.made))  # atime: last use, for the next process's index
+            except OSError:
+                pass
+            return audio
+        return None
+
+    def put(self, key: str, media_type: str, audio: bytes) -> None:
+        """Store a recording (atomically: a reader never sees half a file), then keep the limits."""
+        stored, suffix = pack(audio, media_type)
+        path = self._path(key, suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=_TEMP_PREFIX, delete=False) as part:
+            part.write(stored)
+        now = self._clock()
+        os.utime(part.name, (now, now))
+        Path(part.name).replace(path)
+        with self._lock:
+            replaced = self._index().pop(path, None)  # the same recording written again
+            self._bytes += len(stored) - (replaced.size if replaced else 0)
+            self._index()[path] = _Entry(len(stored), now, now)
+            self._keep_limits(now)
+
+    def _keep_limits(self, now: float) -> None:
+        """Drop recordings past the age limit, then the least recently used until the size fits (lock held)."""
+        entries = self._index()
+        for path in [path for path, entry in entries.items() if now - entry.made > self.max_age]:
+            self._forget(path)
+        while self._bytes > self.max_bytes and entries:
+            self._forget(next(iter(entries)))
+
+    def purge_older_than(self, days: float) -> int:
+        """Remove recordings made more than `days` ago (and writes a crash left behind); how many went."""
+        removed = purge_cached_audio(self.directory, days, now=self._clock())
+        with self._lock:
+            self._entries = None  # read the folder again on next use
+        return removed
+
+
+def purge_cached_audio(directory: Path, older_than_days: float, now: Optional[float] = None) -> int:
+    """Remove cached recordings made more than `older_than_days` days ago from a TTS cache folder (for
+    `govbot purge`; no gateway needed); how many files went."""
+    cutoff = (time.time() if now is None else now) - older_than_days * DAY
+    removed = 0
+    for path in directory.glob("*/*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+# --- speaking ----------------------------------------------------------------------------------------------------
+
 class TextToSpeech:
     """Speaks text with the first engine that works, caching each result on disk by content hash."""
 
-    def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 2000,
-                 retry_failed_after: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 1500,
+                 retry_failed_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 cache: Optional[AudioCache] = None) -> None:
         if not engines:
             raise ValueError("at least one TTS engine is needed")
         self.engines, self.cache_dir, self.max_chars = engines, cache_dir, max_chars
+        self.cache = cache or AudioCache(cache_dir)
         # an engine that just failed (Google unreachable) is skipped for a while, so each
         # answer does not wait out its timeout again; the last engine is always tried
         self.retry_failed_after, self._clock = retry_failed_after, clock
@@ -150,9 +325,10 @@ class TextToSpeech:
             raise SpeechError("empty_text", "there is no text to speak")
         failures = []
         for engine in self.engines:
-            cached = self._cache_path(engine, spoken, language, slow)
-            if cached.exists():
-                return Speech(cached.read_bytes(), engine.media_type, engine.name)
+            key = self._cache_key(engine, spoken, language, slow)
+            cached = self.cache.get(key, engine.media_type)
+            if cached is not None:
+                return Speech(cached, engine.media_type, engine.name)
             if engine is not self.engines[-1] and self._resting_until.get(engine.name, 0.0) > self._clock():
                 failures.append(f"{engine.name}: failed recently")
                 continue
@@ -164,30 +340,26 @@ class TextToSpeech:
                 self._resting_until[engine.name] = self._clock() + self.retry_failed_after
                 log.info("tts_engine_failed", extra={"fields": {"engine": engine.name, "error": str(error)}})
                 continue
-            self._store(cached, audio)
+            self.cache.put(key, engine.media_type, audio)
             return Speech(audio, engine.media_type, engine.name)
         raise EngineFailed("no TTS engine could speak: " + "; ".join(failures))
 
-    def _cache_path(self, engine: Engine, text: str, language: str, slow: bool) -> Path:
-        key = hashlib.sha256(f"{engine.name}\0{language}\0{int(slow)}\0{text}".encode()).hexdigest()
-        suffix = ".mp3" if engine.media_type == "audio/mpeg" else ".wav"
-        return self.cache_dir / key[:2] / f"{key}{suffix}"
+    def purge_older_than(self, days: float) -> int:
+        """Remove cached recordings made more than `days` ago; how many went."""
+        return self.cache.purge_older_than(days)
 
     @staticmethod
-    def _store(path: Path, audio: bytes) -> None:
-        """Write atomically: a reader never sees half a file."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as part:
-            part.write(audio)
-        Path(part.name).replace(path)
+    def _cache_key(engine: Engine, text: str, language: str, slow: bool) -> str:
+        return hashlib.sha256(f"{engine.name}\0{language}\0{int(slow)}\0{text}".encode()).hexdigest()
 
 
-def default_tts(cache_dir: Path, use_gtts: bool = True, gtts_timeout: float = 3.0,
-                max_chars: int = 2000) -> TextToSpeech:
-    """gTTS first (when enabled), espeak-ng as the offline fallback."""
+def default_tts(cache_dir: Path, use_gtts: bool = True, gtts_timeout: float = 3.0, max_chars: int = 1500,
+                cache_max_mb: float = 200.0, cache_max_days: float = 7.0) -> TextToSpeech:
+    """gTTS first (when enabled), espeak-ng as the offline fallback; the cache within its size and age limits."""
     engines: list[Engine] = ([GttsEngine(gtts_timeout)] if use_gtts else []) + [EspeakEngine()]
-    return TextToSpeech(engines, cache_dir, max_chars)
+    cache = AudioCache(cache_dir, max_bytes=max(1, int(cache_max_mb * 1024 * 1024)), max_age=cache_max_days * DAY)
+    return TextToSpeech(engines, cache_dir, max_chars, cache=cache)
 
 
-__all__ = ["EngineFailed", "EspeakEngine", "GttsEngine", "Speech", "SpeechError", "TextToSpeech", "chunks",
-           "clean_for_speech", "default_tts"]
+__all__ = ["AudioCache", "EngineFailed", "EspeakEngine", "GttsEngine", "Speech", "SpeechError", "TextToSpeech",
+           "chunks", "clean_for_speech", "default_tts", "pack", "purge_cached_audio", "unpack"]

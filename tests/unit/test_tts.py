@@ -1,6 +1,8 @@
 """Text-to-speech: espeak-ng offline, gTTS's requests and fallback, the cache, and the /api/tts endpoint."""
 
 import io
+import json
+import os
 import time
 import wave
 from urllib.parse import unquote
@@ -9,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.gateway import create_app
-from channels.voice.tts import EngineFailed, EspeakEngine, GttsEngine, TextToSpeech, chunks, clean_for_speech
+from channels.voice.tts import (DAY, AudioCache, EngineFailed, EspeakEngine, GttsEngine, TextToSpeech, chunks,
+                                clean_for_speech, purge_cached_audio)
 from core.settings import Settings
 
 
@@ -98,7 +101,7 @@ def test_cache_serves_a_repeated_request_without_synthesising_again(tmp_path):
     assert first.audio == second.audio and engine.calls == 1
     tts.speak("您好", "zh", slow=True)
     assert engine.calls == 2  # slow speech is a different recording
-    assert len(list(tmp_path.rglob("*.wav"))) == 2 and not list(tmp_path.rglob("tmp*"))
+    assert len([path for path in tmp_path.rglob("*") if path.is_file()]) == 2 and not list(tmp_path.rglob("tmp*"))
 
 
 def test_all_engines_failing_is_reported(tmp_path):
@@ -152,3 +155,139 @@ def test_a_failed_engine_rests_before_it_is_tried_again(tmp_path):
     now[0] += 61
     tts.speak("three", "en")
     assert flaky.calls == 2 and fallback.calls == 3
+
+
+# --- the cache: compressed, within its size and age limits --------------------------------------------------------
+
+class Clock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Mp3Engine:
+    """Stored as it is (MP3 is compressed already): every recording takes exactly `size` bytes on disk."""
+
+    name, media_type = "fixed", "audio/mpeg"
+
+    def __init__(self, size: int = 1000) -> None:
+        self.size, self.calls = size, 0
+
+    def synthesise(self, text: str, language: str, slow: bool) -> bytes:
+        self.calls += 1
+        return text.encode().ljust(self.size, b"\0")[:self.size]
+
+
+def files_in(folder) -> list:
+    return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+def test_wav_is_stored_compressed_and_served_back_unchanged(tmp_path):
+    engine = CountingEngine()
+    tts = TextToSpeech([engine], tmp_path)
+    text = "Please bring your ID card and the household register to the police station. " * 4
+    made, served = tts.speak(text, "en"), tts.speak(text, "en")
+    assert engine.calls == 1 and served.media_type == "audio/wav"
+    assert served.audio == made.audio  # byte for byte, header included
+    [stored] = files_in(tmp_path)
+    assert stored.name.endswith(".wav.z") and stored.stat().st_size < 0.8 * len(made.audio)
+
+
+def test_the_least_recently_used_recording_goes_first_when_the_cache_is_full(tmp_path):
+    clock = Clock()
+    cache = AudioCache(tmp_path, max_bytes=2500, clock=clock)
+    tts = TextToSpeech([Mp3Engine(1000)], tmp_path, cache=cache)
+    for text in ("one", "two"):
+        tts.speak(text, "en")
+        clock.now += 10
+    tts.speak("one", "en")  # a hit: "one" is now the most recently used
+    clock.now += 10
+    tts.speak("three", "en")  # 3000 bytes > 2500: the least recently used ("two") goes
+    engine = tts.engines[0]
+    assert engine.calls == 3 and cache.total_bytes == 2000 and len(files_in(tmp_path)) == 2
+    tts.speak("one", "en")
+    tts.speak("three", "en")
+    assert engine.calls == 3  # both still cached
+    tts.speak("two", "en")
+    assert engine.calls == 4  # made again
+
+
+def test_recordings_older_than_the_age_limit_are_not_served_and_are_removed_on_write(tmp_path):
+    clock = Clock()
+    engine = Mp3Engine()
+    tts = TextToSpeech([engine], tmp_path, cache=AudioCache(tmp_path, max_age=2 * DAY, clock=clock))
+    tts.speak("old", "en")
+    tts.speak("older", "en")
+    clock.now += DAY
+    tts.speak("old", "en")  # used again, but age counts from when it was made
+    assert engine.calls == 2
+    clock.now += DAY + 1
+    tts.speak("old", "en")  # too old: made again (the old file is replaced)
+    assert engine.calls == 3
+    assert len(files_in(tmp_path)) == 1  # writing swept "older" away
+
+
+def test_a_new_process_finds_the_cache_and_its_order_of_use(tmp_path):
+    clock = Clock()
+    first = AudioCache(tmp_path, max_bytes=10_000, clock=clock)
+    for key in ("aa1", "bb2", "cc3"):
+        first.put(key, "audio/mpeg", b"x" * 1000)
+        clock.now += 10
+    assert first.get("aa1", "audio/mpeg") == b"x" * 1000  # used last: kept longest
+    clock.now += 10
+    second = AudioCache(tmp_path, max_bytes=2500, clock=clock)  # smaller: the next write must evict
+    assert second.total_bytes == 3000
+    second.put("dd4", "audio/mpeg", b"y" * 1000)
+    assert second.get("aa1", "audio/mpeg") is not None and second.get("dd4", "audio/mpeg") is not None
+    assert second.get("bb2", "audio/mpeg") is None and second.get("cc3", "audio/mpeg") is None
+
+
+def test_unreadable_or_vanished_files_are_misses(tmp_path):
+    cache = AudioCache(tmp_path)
+    cache.put("ab1", "audio/wav", EspeakEngine().synthesise("hello", "en", False))
+    cache.put("cd2", "audio/mpeg", b"mp3")
+    for path in files_in(tmp_path):
+        if path.name.startswith("cd2"):
+            path.unlink()  # govbot purge in another process
+        else:
+            path.write_bytes(b"damaged")  # cannot be decoded back
+    assert cache.get("ab1", "audio/wav") is None and cache.get("cd2", "audio/mpeg") is None
+    assert files_in(tmp_path) == [] and cache.total_bytes == 0
+
+
+def test_purge_removes_recordings_made_before_the_retention_period(tmp_path):
+    clock = Clock()
+    tts = TextToSpeech([Mp3Engine()], tmp_path, cache=AudioCache(tmp_path, max_age=60 * DAY, clock=clock))
+    tts.speak("a month ago", "en")
+    clock.now += 20 * DAY
+    tts.speak("today", "en")
+    leftover = files_in(tmp_path)[0].parent / "tmpcrashed"
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (clock.now - 40 * DAY, clock.now - 40 * DAY))
+    assert purge_cached_audio(tmp_path, 30, now=clock.now + 15 * DAY) == 2  # the old one and the crash's
+    assert len(files_in(tmp_path)) == 1
+    assert tts.purge_older_than(1) == 0  # "today" is 0 days old by the cache's clock
+    clock.now += 2 * DAY
+    assert tts.purge_older_than(1) == 1 and files_in(tmp_path) == []
+    tts.speak("today", "en")
+    assert tts.engines[0].calls == 3  # purged: made again
+
+
+def test_the_spoken_length_limit_comes_from_the_settings(tmp_path):
+    with TestClient(create_app(Settings(var_dir=tmp_path, tts_gtts=False, tts_max_chars=20))) as client:
+        too_long = client.post("/api/tts", json={"text": "a" * 21, "language": "en"})
+        at_limit = client.post("/api/tts", json={"text": "Hello there, friend.", "language": "en"})
+    assert too_long.status_code == 400 and too_long.json()["error"]["code"] == "text_too_long"
+    assert "20" in too_long.json()["error"]["message"]
+    assert at_limit.status_code == 200 and at_limit.content[:4] == b"RIFF"
+
+
+@pytest.mark.parametrize("text", ["\ud800", "a\u0000b", "bell\u0007", "\udfff\ud800"])
+def test_text_that_cannot_be_spoken_is_400_not_500(tmp_path, text):
+    body = json.dumps({"text": text, "language": "en"})  # ASCII JSON: "\ud800" travels as an escape
+    with TestClient(create_app(Settings(var_dir=tmp_path, tts_gtts=False))) as client:
+        response = client.post("/api/tts", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_text"
+
