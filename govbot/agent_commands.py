@@ -14,21 +14,23 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     return TicketStore(database_url(settings))
 
 
-def _password(args: argparse.Namespace) -> str:
+def _password(args: argparse.Namespace, min_length: int) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("password for the new agent: ")
+    first = getpass.getpass(f"password for the new agent (at least {min_length} characters; a few words): ")
     if getpass.getpass("the same password again: ") != first:
         raise ValueError("the two passwords differ")
     return first
 
 
 def cmd_agent_add(args: argparse.Namespace, settings: Settings) -> int:
-    """Create an agent who can log in at /agent (the password is asked for, or read from stdin)."""
+    """Create an agent who can log in at /agent (the password is asked for, or read from stdin, and must pass the
+    password policy: at least GOVBOT_PASSWORD_MIN_LENGTH characters, not common, not the username, ...)."""
     from handoff.store import HandoffError
 
     try:
-        agent = _store(settings).add_agent(args.username, _password(args), args.name)
+        agent = _store(settings).add_agent(args.username, _password(args, settings.password_min_length), args.name,
+                                           min_length=settings.password_min_length)
     except (HandoffError, ValueError) as error:
         print(f"govbot: {error}")
         return 1

@@ -21,6 +21,7 @@ from handoff.canned import DEFAULT_CANNED_REPLIES, load_canned_replies
 from handoff.config import HandoffConfig
 from handoff.events import agents_event, citizen_event, replay_events, ticket_state_event
 from handoff.hub import Hub, LiveEvent, next_event
+from handoff.login_guard import LoginGuard, login_keys
 from handoff.policy import estimated_wait_minutes
 from handoff.ports import BotLink, Deliver
 from handoff.queue import build_queue, entry_of, metrics
@@ -56,6 +57,7 @@ class Desk:
         self.bot = bot
         self.canned_replies_path = canned_replies
         self._deliverers: dict[str, Deliver] = {}
+        self.login_guard = LoginGuard(config.user_backoff, config.address_backoff, store.clock)
 
     def register_channel(self, channel: str, deliver: Deliver) -> None:
         """How to push a message to a user of a channel that is not the web page (e.g. Telegram)."""
@@ -66,19 +68,36 @@ class Desk:
 
     # --- agents: sessions -------------------------------------------------------------------------------------
 
-    async def log_in(self, username: str, password: str) -> Optional[tuple[str, AgentView]]:
-        """A new session token and the agent, for right credentials; else None."""
-        token = await to_thread.run_sync(self.store.log_in, username, password)
-        agent = await to_thread.run_sync(self.store.agent, username) if token else None
-        return (token, AgentView.of(agent)) if token and agent else None
+    async def log_in(self, username: str, password: str, address: str = "") -> Optional[tuple[str, AgentView]]:
+        """A new session token and the agent, for right credentials; else None. After repeated failures for the
+        username or from the client address, TooManyAttempts (the password is then not even checked)."""
+        keys = login_keys(username, address)
+        self.login_guard.admit(keys)
+        token: Optional[str] = None
+        try:
+            token = await to_thread.run_sync(self.store.log_in, username, password, self.config.session_lifetime,
+                                             self.config.session_idle)
+        finally:
+            locked = self.login_guard.settle(keys, succeeded=token is not None)
+        if token is None:
+            log.info("agent_login_failed", extra={"fields": {"locked_seconds": locked}})
+            return None
+        agent = await to_thread.run_sync(self.store.agent, username)
+        return (token, AgentView.of(agent)) if agent else None
 
     async def log_out(self, token: str) -> None:
-        """End the agent's session."""
+        """End the agent's session (its row is deleted)."""
         await to_thread.run_sync(self.store.log_out, token)
 
-    async def session_agent(self, token: str) -> Optional[Agent]:
-        """The agent of a live session (now marked as seen), else None."""
-        return await to_thread.run_sync(self.store.session_agent, token)
+    async def session_agent(self, token: str, active: bool = True) -> Optional[Agent]:
+        """The agent of a live session (now marked as seen), else None. An active request (the agent did
+        something) restarts the idle timer; a background one (the console refreshing itself) does not."""
+        return await to_thread.run_sync(self.store.session_agent, token, self.config.session_lifetime,
+                                        self.config.session_idle, active)
+
+    async def purge_expired_sessions(self) -> int:
+        """Delete the agents' sessions that have ended (lifetime or idle timeout); how many. Run it now and then."""
+        return await to_thread.run_sync(self.store.purge_expired_sessions)
 
     async def agents(self) -> AgentList:
         """Every agent."""
@@ -185,14 +204,16 @@ class Desk:
     async def agent_events(self, agent: Agent, token: str) -> AsyncGenerator[LiveEvent, None]:
         """A console's live events: "hello", then "queue" and "message" naming the ticket that changed.
 
-        While the console listens, its session is refreshed every heartbeat, so the agent counts as online.
+        While the console listens, the agent is marked as seen every heartbeat, so they count as online (without
+        restarting the idle timer); the stream ends when the session does.
         """
         with self.hub.agent_stream() as queue:
             yield {"type": "hello", "agent": agent.username}
             while True:
                 event = await next_event(queue, self.config.heartbeat_seconds)
                 if event is None:
-                    await self.session_agent(token)
+                    if await self.session_agent(token, active=False) is None:
+                        return
                 else:
                     yield event
 

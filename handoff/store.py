@@ -12,15 +12,24 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Callable, Iterator, Optional, Sequence
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.database import open_engine
-from core.log import redact
+from core.privacy import mask
 from core.schema import upgrade_schema
+from handoff.config import SESSION_LIFETIME
 from handoff.models import AgentRow, AgentSessionRow, TicketEventRow, TicketMessageRow, TicketRow
-from handoff.passwords import check_password, hash_password, new_session_token, token_hash
+from handoff.passwords import (
+    DEFAULT_MIN_LENGTH,
+    check_password,
+    dummy_hash,
+    hash_password,
+    new_session_token,
+    require_strong_password,
+    token_hash,
+)
 from handoff.records import (
     Agent,
     Event,
@@ -41,8 +50,13 @@ log = logging.getLogger("govbot.handoff")
 
 OPEN = ("waiting", "assigned")
 CITIZEN_VISIBLE = ("agent", "system")
-SESSION_LIFETIME = timedelta(hours=12)
 History = Sequence[tuple[str, str, datetime]]  # (author, text, when) of the bot conversation before a ticket
+
+
+def _session_end(created: datetime, now: datetime, lifetime: timedelta, idle: Optional[timedelta]) -> datetime:
+    """When a session used at `now` ends: `idle` later, but never past `lifetime` after its log-in."""
+    end = created + lifetime
+    return end if idle is None else min(end, now + idle)
 
 
 class TicketStore:
@@ -52,6 +66,7 @@ class TicketStore:
         self.engine = open_engine(url)
         self.clock = clock
         upgrade_schema(self.engine)  # the tables and indexes come from core/migrations
+        dummy_hash()  # made now (once per process), not during the first log-in with an unknown name
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
@@ -64,12 +79,13 @@ class TicketStore:
 
     # --- agents ------------------------------------------------------------------------------------------
 
-    def add_agent(self, username: str, password: str, display_name: Optional[str] = None) -> Agent:
-        """Create an agent (the password stored as a salted hash); HandoffError if the name is taken."""
+    def add_agent(self, username: str, password: str, display_name: Optional[str] = None,
+                  min_length: int = DEFAULT_MIN_LENGTH) -> Agent:
+        """Create an agent (the password stored as a salted hash); HandoffError if the name is taken or invalid,
+        WeakPassword (code weak_password) if the password policy refuses the password."""
         if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
             raise HandoffError("invalid_username", "a username is 1-64 letters, digits, _ or .")
-        if len(password) < 8:
-            raise HandoffError("weak_password", "a password needs at least 8 characters")
+        require_strong_password(password, username, min_length)
         row = AgentRow(username=username, display_name=display_name or username,
                        password_hash=hash_password(password), created_at=self.clock())
         try:
@@ -92,24 +108,31 @@ class TicketStore:
             row = session.scalar(select(AgentRow).where(AgentRow.username == username))
             return Agent(row.id, row.username, row.display_name, aware(row.last_seen_at)) if row else None
 
-    def log_in(self, username: str, password: str) -> Optional[str]:
-        """A new session token for right credentials, else None."""
+    def log_in(self, username: str, password: str, lifetime: timedelta = SESSION_LIFETIME,
+               idle: Optional[timedelta] = None) -> Optional[str]:
+        """A new session token for right credentials, else None. The session ends `lifetime` after the log-in,
+        or earlier once it has not been used actively for `idle` (None: no idle limit).
+
+        An unknown username costs what a wrong password costs: one scrypt, against a dummy hash.
+        """
         with Session(self.engine) as session, session.begin():
             row = session.scalar(select(AgentRow).where(AgentRow.username == username))
-            if row is None:
-                check_password(password, hash_password("timing"))  # same work whether or not the name exists
-                return None
-            if not check_password(password, row.password_hash):
+            stored = row.password_hash if row is not None else dummy_hash()
+            if not check_password(password, stored) or row is None:
                 return None
             token = new_session_token()
             now = self.clock()
+            session.execute(delete(AgentSessionRow).where(AgentSessionRow.expires_at <= now))  # purge the dead
             session.add(AgentSessionRow(token_hash=token_hash(token), agent_id=row.id, created_at=now,
-                                        expires_at=now + SESSION_LIFETIME))
+                                        expires_at=_session_end(now, now, lifetime, idle)))
             row.last_seen_at = now
             return token
 
-    def session_agent(self, token: str) -> Optional[Agent]:
-        """The agent of a live session token (and mark them seen), else None."""
+    def session_agent(self, token: str, lifetime: timedelta = SESSION_LIFETIME, idle: Optional[timedelta] = None,
+                      active: bool = True) -> Optional[Agent]:
+        """The agent of a live session token (and mark them seen), else None. An active use (the agent did
+        something) keeps the session alive for another `idle`, up to `lifetime` after the log-in; a background
+        one (the console refreshing by itself) does not."""
         if not token:
             return None
         now = self.clock()
@@ -118,7 +141,9 @@ class TicketStore:
                                     .where(AgentSessionRow.token_hash == token_hash(token))).first()
             if found is None or as_utc(found[0].expires_at) <= now:
                 return None
-            agent_row = found[1]
+            session_row, agent_row = found
+            if active and idle is not None:
+                session_row.expires_at = _session_end(as_utc(session_row.created_at), now, lifetime, idle)
             agent_row.last_seen_at = now
             return Agent(agent_row.id, agent_row.username, agent_row.display_name, now)
 
@@ -128,6 +153,16 @@ class TicketStore:
             row = session.get(AgentSessionRow, token_hash(token))
             if row is not None:
                 session.delete(row)
+
+    def purge_expired_sessions(self, dry_run: bool = False) -> int:
+        """Delete the sessions that have ended (by lifetime or idleness); how many there were (counted only,
+        with dry_run)."""
+        ended = AgentSessionRow.expires_at <= self.clock()
+        with Session(self.engine) as session, session.begin():
+            if dry_run:
+                return int(session.scalar(select(func.count()).select_from(AgentSessionRow).where(ended)) or 0)
+            result = session.execute(delete(AgentSessionRow).where(ended))
+            return result.rowcount if isinstance(result, CursorResult) else 0
 
     def agents_online(self, within: timedelta = timedelta(seconds=90)) -> int:
         """Agents seen within the window who are still logged in (an agent who logged out is gone at once)."""
@@ -160,7 +195,8 @@ class TicketStore:
             session.flush()
             row.number = f"{now:%Y%m%d}-{row.id:04d}"
             for author, text, at in history:
-                session.add(TicketMessageRow(ticket_id=row.id, author=author, text=redact(text), created_at=at))
+                # clear text while the ticket is open (the agent may call back); masked when it closes
+                session.add(TicketMessageRow(ticket_id=row.id, author=author, text=text, created_at=at))
             session.add(TicketEventRow(ticket_id=row.id, at=now, actor="system", action="opened",
                                        detail=opening.reason))
             session.flush()
@@ -212,7 +248,7 @@ class TicketStore:
             elif author == "citizen":
                 row.last_citizen_at = now
             message = TicketMessageRow(ticket_id=row.id, author=author, agent=agent, created_at=now,
-                                       text=redact(text) if author == "citizen" else text)
+                                       text=mask(text) if row.status == "closed" else text)
             session.add(message)
             session.flush()
             return Message.of(message)
@@ -285,6 +321,7 @@ class TicketStore:
             self._require_owner(row, agent)
             row.status, row.closed_at, row.closed_by, row.resolution = "closed", self.clock(), "agent", resolution
             self._event(session, row, agent, "closed", resolution)
+            self._mask_ticket(session, row)
             return Ticket.of(row)
 
     def cancel(self, number: str) -> Ticket:
@@ -295,7 +332,36 @@ class TicketStore:
                 row.status, row.closed_at, row.closed_by = "closed", self.clock(), "citizen"
                 row.resolution = "cancelled by the citizen"
                 self._event(session, row, "citizen", "cancelled")
+                self._mask_ticket(session, row)
             return Ticket.of(row)
+
+    @staticmethod
+    def _mask_ticket(session: Session, row: TicketRow) -> None:
+        """Mask the personal numbers in a closing ticket's messages, resolution and audit details: the live
+        conversation is over (the citizen's, the bot's and the agents' words alike)."""
+        session.flush()
+        if row.resolution:
+            row.resolution = mask(row.resolution)
+        for message in session.scalars(select(TicketMessageRow).where(TicketMessageRow.ticket_id == row.id)):
+            if (masked := mask(message.text)) != message.text:
+                message.text = masked
+        for event in session.scalars(select(TicketEventRow).where(TicketEventRow.ticket_id == row.id)):
+            if event.detail and (masked := mask(event.detail)) != event.detail:
+                event.detail = masked
+
+    def purge_closed(self, before: datetime, dry_run: bool = False) -> int:
+        """Delete the tickets closed before `before`, with their messages and audit trails, in one transaction;
+        how many tickets (open ones are never purged)."""
+        closed_before = (TicketRow.status == "closed", TicketRow.closed_at < before)
+        with self._writing() as session:
+            count = int(session.scalar(select(func.count()).select_from(TicketRow).where(*closed_before)) or 0)
+            if dry_run or not count:
+                return count
+            old = select(TicketRow.id).where(*closed_before)
+            session.execute(delete(TicketMessageRow).where(TicketMessageRow.ticket_id.in_(old)))
+            session.execute(delete(TicketEventRow).where(TicketEventRow.ticket_id.in_(old)))
+            session.execute(delete(TicketRow).where(*closed_before))
+            return count
 
     def rate(self, number: str, rating: int) -> Ticket:
         """The citizen's rating (1-5) of a closed ticket's help."""

@@ -1,15 +1,30 @@
-"""The agent console: its page and its JSON API (/api/agent/*), all behind an agent's session."""
+"""The agent console: its page and its JSON API (/api/agent/*), all behind an agent's session.
+
+Every answer carries `Cache-Control: no-store` (transcripts hold personal data); every state-changing request
+must come from the console's own origin (channels/web/same_origin.py), else 403 cross_origin; repeated failed
+log-ins get 429 too_many_attempts with Retry-After (handoff/login_guard.py).
+"""
 
 from pathlib import Path
-from typing import Awaitable, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
 from channels.common.errors import error_response, error_responses
-from channels.web.agent_session import COOKIE, SESSION_SECONDS, current_agent, session_token
+from channels.web.agent_session import (
+    NotLoggedIn,
+    clear_session_cookie,
+    current_agent,
+    not_logged_in,
+    session_token,
+    set_session_cookie,
+)
+from channels.web.same_origin import same_origin
 from handoff.desk import Desk
+from handoff.login_guard import TooManyAttempts
 from handoff.records import Agent, HandoffError
 from handoff.views import AgentList, AgentView, CannedReplies, MessageRef, Metrics, QueueView, TicketDetail, TicketRef
 
@@ -67,32 +82,74 @@ async def answer(action: Awaitable[T]) -> T | JSONResponse:
         return refused(error)
 
 
-def agent_router(desk: Desk) -> APIRouter:
-    """The agent console's page (/agent) and API (/api/agent/*); every API call but login needs a session."""
-    router = APIRouter()
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def guarded_route(behind_tls: bool) -> type[APIRoute]:
+    """A route class for the agent API: state-changing requests only from our own origin (403 cross_origin before
+    anything else), and no answer kept by a browser or proxy cache."""
+
+    class AgentRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handle = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                if request.method not in SAFE_METHODS and not same_origin(request.headers, behind_tls):
+                    response: Response = error_response(403, "cross_origin",
+                                                        "this request must come from the agent console's own page")
+                else:
+                    try:
+                        response = await handle(request)
+                    except NotLoggedIn as error:
+                        response = await not_logged_in(request, error)
+                response.headers["Cache-Control"] = "no-store"
+                return response
+
+            return guarded
+
+    return AgentRoute
+
+
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it (the proxy's forwarded one when uvicorn trusts the proxy)."""
+    return request.client.host if request.client else ""
+
+
+def agent_router(desk: Desk, behind_tls: bool = False) -> APIRouter:
+    """The agent console's page (/agent) and API (/api/agent/*); every API call but login needs a session.
+    `behind_tls`: the deployment is served over HTTPS (the session cookie is Secure, origins are https)."""
+    router = APIRouter(route_class=guarded_route(behind_tls))
     logged_in = Depends(current_agent(desk))
-    acting = error_responses(400, 401, 404, 409)
+    acting = error_responses(400, 401, 403, 404, 409)
+    lifetime = int(desk.config.session_lifetime.total_seconds())
 
     @router.get("/agent", include_in_schema=False)
     async def console_page() -> FileResponse:
         return FileResponse(STATIC_DIR / "agent.html", media_type="text/html; charset=utf-8")
 
-    @router.post("/api/agent/login", response_model=AgentView, responses=error_responses(400, 401))
+    @router.post("/api/agent/login", response_model=AgentView, responses=error_responses(400, 401, 403, 429))
     async def log_in(body: LoginRequest, request: Request, response: Response) -> AgentView | JSONResponse:
-        """Start an agent session (an HttpOnly cookie)."""
-        session = await desk.log_in(body.username, body.password)
+        """Start an agent session (an HttpOnly cookie); 429 too_many_attempts with Retry-After after repeated
+        failures for the username or from the address."""
+        try:
+            session = await desk.log_in(body.username, body.password, client_address(request))
+        except TooManyAttempts as error:
+            refusal = error_response(429, error.code, str(error), retry_after=error.retry_after)
+            refusal.headers["Retry-After"] = str(error.retry_after)
+            return refusal
         if session is None:
             return error_response(401, "bad_credentials", "wrong username or password")
         token, agent = session
-        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https", max_age=SESSION_SECONDS)
+        if session_token(request):  # a new session replaces the one the browser had
+            await desk.log_out(session_token(request))
+        set_session_cookie(response, token, lifetime, secure=behind_tls)
         return agent
 
-    @router.post("/api/agent/logout", response_model=LoggedOut)
+    @router.post("/api/agent/logout", response_model=LoggedOut, responses=error_responses(403))
     async def log_out(request: Request, response: Response) -> LoggedOut:
-        """End the agent's session."""
+        """End the agent's session (deleted on the server, and the cookie cleared)."""
         await desk.log_out(session_token(request))
-        response.delete_cookie(COOKIE, path="/")
+        clear_session_cookie(response, secure=behind_tls)
         return LoggedOut(ok=True)
 
     @router.get("/api/agent/me", response_model=AgentView, responses=error_responses(401))

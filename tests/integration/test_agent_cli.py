@@ -56,7 +56,10 @@ def test_a_taken_name_is_refused_and_the_agent_keeps_their_password(sqlite_url):
 def test_weak_passwords_and_bad_names_are_refused(sqlite_url):
     db_url = sqlite_url
     weak = govbot(db_url, "agent", "add", "zhao", "--password-stdin", stdin="short\n")
-    assert weak.returncode == 1 and "at least 8 characters" in weak.stdout
+    assert weak.returncode == 1 and "at least 12 characters" in weak.stdout  # GOVBOT_PASSWORD_MIN_LENGTH
+    for common in ("password1234", "            "):  # the policy is applied (tests/unit/test_passwords.py)
+        refused = govbot(db_url, "agent", "add", "zhao", "--password-stdin", stdin=common + "\n")
+        assert refused.returncode == 1 and "password" in refused.stdout, common
     bad = govbot(db_url, "agent", "add", "zhao qian", "--password-stdin", stdin="long enough password\n")
     assert bad.returncode == 1 and "username" in bad.stdout
     listed = govbot(db_url, "agent", "list")

@@ -14,7 +14,7 @@ from handoff.records import Message, Ticket, TicketOpening
 from handoff.store import TicketStore
 from testkit.handoff import START, Clock
 
-PASSWORD = "s3cret-password"
+PASSWORD = "violet-harbour-ladder-93"
 
 
 class FakeBot:

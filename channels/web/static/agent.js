@@ -12,13 +12,19 @@ const STATUS = TEXT.status;
 const SLA = TEXT.sla;
 const SLA_NAMES = TEXT.slaNames;
 
-async function api(method, path, body) {
+// Every POST carries a JSON body ({} when there is nothing to say): the server refuses state changes that could
+// come from another site. The console's own refreshes are marked as background: they keep the agent online but
+// do not count as activity, so a console nobody uses is logged out after the idle timeout.
+async function api(method, path, body, { background = false } = {}) {
+  const headers = {};
+  if (method !== "GET") headers["Content-Type"] = "application/json";
+  if (background) headers["X-Govbot-Background"] = "1";
   let response;
   try {
     response = await fetch(path, {
       method,
-      headers: body ? { "Content-Type": "application/json" } : {},
-      body: body ? JSON.stringify(body) : undefined,
+      headers,
+      body: method !== "GET" ? JSON.stringify(body || {}) : undefined,
       credentials: "same-origin",
     });
   } catch (error) {
@@ -26,8 +32,12 @@ async function api(method, path, body) {
     return { status: 0, body: null };
   }
   const data = await response.json().catch(() => null);
-  if (response.status === 401 && path !== "/api/agent/login") showLogin();
-  return { status: response.status, body: data };
+  if (response.status === 401 && path !== "/api/agent/login") {
+    const ended = state.me !== null;
+    showLogin();
+    if (ended) $("login-error").textContent = TEXT.sessionEnded;
+  }
+  return { status: response.status, body: data, retryAfter: response.headers.get("Retry-After") };
 }
 
 function notice(text) {
@@ -74,10 +84,13 @@ async function showDesk(me) {
 
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const { status, body } = await api("POST", "/api/agent/login",
+  const { status, body, retryAfter } = await api("POST", "/api/agent/login",
     { username: $("username").value.trim(), password: $("password").value });
   if (status !== 200) {
-    $("login-error").textContent = status === 401 ? TEXT.wrongPassword : TEXT.cannotLogIn;
+    // 429: too many failed log-ins (or log-in requests); Retry-After says for how long
+    $("login-error").textContent = status === 401 ? TEXT.wrongPassword
+      : status === 429 ? fill(TEXT.tooManyAttempts, { seconds: retryAfter || (body && body.retry_after) || 60 })
+        : TEXT.cannotLogIn;
     return;
   }
   $("password").value = "";
@@ -118,7 +131,7 @@ function slaBadges(sla) {
 }
 
 async function refreshQueue() {
-  const { status, body } = await api("GET", "/api/agent/queue");
+  const { status, body } = await api("GET", "/api/agent/queue", null, { background: true });
   if (status !== 200 || !body) return;
   const list = $("queue");
   list.replaceChildren();
@@ -147,7 +160,7 @@ async function refreshQueue() {
 }
 
 async function refreshMetrics() {
-  const { status, body } = await api("GET", "/api/agent/metrics");
+  const { status, body } = await api("GET", "/api/agent/metrics", null, { background: true });
   if (status !== 200 || !body) return;
   const names = TEXT.metrics;
   const rows = [
@@ -168,7 +181,9 @@ async function refreshMetrics() {
 
 async function openTicket(number, focus) {
   const asked = ++state.ticketRequests; // a live update and an action can ask at once: the latest answer wins
-  const { status, body } = await api("GET", `/api/agent/tickets/${encodeURIComponent(number)}`);
+  // opened by the agent (focus) or refreshed by the console (a live update, or after an action)
+  const { status, body } = await api("GET", `/api/agent/tickets/${encodeURIComponent(number)}`, null,
+    { background: !focus });
   if (asked !== state.ticketRequests) return;
   if (status !== 200 || !body) {
     notice((body && body.error && body.error.message) || TEXT.cannotOpen);

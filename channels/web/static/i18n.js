@@ -108,6 +108,8 @@ export const AGENT = {
   seconds: "{seconds} 秒",
   wrongPassword: "用户名或密码不对 / Wrong username or password",
   cannotLogIn: "无法登录 / Cannot log in",
+  tooManyAttempts: "登录失败次数过多，请 {seconds} 秒后再试 / Too many failed log-ins: try again in {seconds} s",
+  sessionEnded: "登录已失效（长时间未操作），请重新登录 / Your session has ended: please log in again",
   queueCount: "({waiting} 排队 waiting, {active} 处理中 in progress)",
   agentsOnline: "{count} 位客服在线 agents online",
   openNow: "服务时间内 open",
