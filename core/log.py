@@ -1,4 +1,4 @@
-"""Structured (JSON-lines) logging that never writes ID-card numbers, phone numbers or tokens."""
+"""Structured (JSON-lines) logging that never writes personal numbers, e-mail addresses or tokens."""
 
 import json
 import logging
@@ -6,24 +6,22 @@ import re
 import sys
 from datetime import datetime, timezone
 
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+from core.privacy import mask
+
+# Secrets; personal numbers and e-mail addresses are core.privacy's (one set of patterns for logs and stores).
+_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Telegram bot tokens: "123456789:AA..." (35 url-safe characters after the colon).
     (re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}"), "[token]"),
     # Bearer / token= style secrets.
     (re.compile(r"(?i)\b(bearer|token|secret|password)([=: ]+)\S+"), r"\1\2[secret]"),
-    # Mainland resident ID numbers: 17 digits and a check digit or X (also 15-digit old ones).
-    (re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)"), "[id-number]"),
-    # Mobile numbers, optionally with +86 / 86, and landlines like 010-12345678.
-    (re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)"), "[phone]"),
-    (re.compile(r"(?<!\d)0\d{2,3}-\d{7,8}(?!\d)"), "[phone]"),
 )
 
 
 def redact(text: str) -> str:
-    """Return text with ID-card numbers, phone numbers and secrets masked."""
-    for pattern, replacement in _REDACTIONS:
+    """Return text with secrets, ID-card, phone and bank-card numbers and e-mail addresses masked."""
+    for pattern, replacement in _SECRETS:
         text = pattern.sub(replacement, text)
-    return text
+    return mask(text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import DateTime, Integer, String, Text, func, select
+from sqlalchemy import CursorResult, DateTime, Integer, String, Text, func, or_, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from core.database import open_engine
-from core.log import redact
+from core.privacy import mask
 from core.schema import upgrade_schema
 
 # The five levels, from best to worst, with their names in Chinese and English.
@@ -82,7 +82,7 @@ class RatingStore:
         """Store the rating (the question with personal numbers masked); return its id."""
         row = RatingRow(created_at=rating.created_at or datetime.now(timezone.utc), sender_id=rating.sender_id,
                         channel=rating.channel, language=rating.language,
-                        question=redact(rating.question) if rating.question else None,
+                        question=mask(rating.question) if rating.question else None,
                         item=rating.item, decision=rating.decision, level=rating.level)
         with Session(self.engine) as session, session.begin():
             session.add(row)
@@ -102,3 +102,13 @@ class RatingStore:
         with Session(self.engine) as session:
             found = dict(session.execute(select(RatingRow.level, func.count()).group_by(RatingRow.level)).all())
         return {level: int(found.get(level, 0)) for level in LEVELS}
+
+    def forget_text(self, before: datetime, dry_run: bool = False) -> int:
+        """Drop the question and the conversation of ratings made before `before`, keeping their level, item,
+        decision, language, channel and time for statistics; how many ratings had something to drop."""
+        old = (RatingRow.created_at < before, or_(RatingRow.question.is_not(None), RatingRow.sender_id != ""))
+        with Session(self.engine) as session, session.begin():
+            if dry_run:
+                return int(session.scalar(select(func.count()).select_from(RatingRow).where(*old)) or 0)
+            done = session.execute(update(RatingRow).where(*old).values(question=None, sender_id=""))
+            return done.rowcount if isinstance(done, CursorResult) else 0

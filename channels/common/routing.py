@@ -3,18 +3,31 @@
 `MessageRouter` is the gateway's `Conversation`: the web chat API, voice and Telegram all send through it.
 It asks the handoff desk whether a ticket is open, passes the message to Rasa otherwise, and opens a ticket
 when the bot hands the conversation over (with the bot conversation so far, read from Rasa's tracker).
+
+Rasa never sees a personal number: what goes to the bot is masked (core.privacy), so its tracker store, its
+logs and its slots hold only masked text. A person on an open ticket sees what the citizen typed: messages go
+into the ticket unmasked, and the bot turns copied into a new ticket get back their clear text from a short
+memory of this process (never written anywhere). The store masks the ticket when it closes.
 """
 
+import time
+from collections import OrderedDict
 from datetime import datetime, timezone
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
+
+from cachetools import TTLCache
 
 from channels.common.conversation import Conversation
 from core.messages import BotMessage
 from core.payloads import CANCEL_HANDOFF, RATE_TICKET, parse_rate_ticket
+from core.privacy import mask
 from handoff.desk import Desk
 from handoff.records import TicketOpening
 
 HISTORY_LIMIT = 60  # bot-conversation turns copied into a new ticket
+CLEAR_TEXT_SECONDS = 30 * 60  # how long the clear text of a masked message is remembered after the last one
+CLEAR_TEXT_CONVERSATIONS = 10_000  # conversations remembered at once (the least recently used go first)
+History = list[tuple[str, str, datetime]]
 
 
 class Bot(Conversation, Protocol):
@@ -42,7 +55,7 @@ def opening_of(sender: str, channel: str, handoff: dict[str, Any]) -> TicketOpen
                          large_text=bool(mode.get("large_text")), voice=bool(mode.get("voice")))
 
 
-def history_of(events: list[dict[str, Any]]) -> list[tuple[str, str, datetime]]:
+def history_of(events: list[dict[str, Any]]) -> History:
     """The citizen's and the bot's messages since the conversation's last session start."""
     start = max((i for i, e in enumerate(events) if e.get("event") == "session_started"), default=-1)
     turns = []
@@ -56,11 +69,40 @@ def history_of(events: list[dict[str, Any]]) -> list[tuple[str, str, datetime]]:
     return turns[-HISTORY_LIMIT:]
 
 
+class ClearTexts:
+    """For a while, in memory only: the clear text of each conversation's recent masked messages."""
+
+    def __init__(self, seconds: float = CLEAR_TEXT_SECONDS, conversations: int = CLEAR_TEXT_CONVERSATIONS,
+                 per_conversation: int = HISTORY_LIMIT, timer: Callable[[], float] = time.monotonic) -> None:
+        self._texts: TTLCache[str, OrderedDict[str, str]] = TTLCache(conversations, seconds, timer=timer)
+        self.per_conversation = per_conversation
+
+    def remember(self, sender: str, masked: str, clear: str) -> None:
+        """Keep what the citizen typed (clear) under what the bot was sent (masked)."""
+        texts: OrderedDict[str, str] = self._texts.get(sender) or OrderedDict()
+        texts.pop(masked, None)
+        texts[masked] = clear
+        while len(texts) > self.per_conversation:
+            texts.popitem(last=False)
+        self._texts[sender] = texts  # set again: the conversation's time starts anew
+
+    def restore(self, sender: str, history: History) -> History:
+        """The history with the citizen's masked turns given back their clear text, where it is remembered."""
+        texts: dict[str, str] = self._texts.get(sender) or {}
+        return [(author, texts.get(words, words) if author == "citizen" else words, at)
+                for author, words, at in history]
+
+    def forget(self, sender: str) -> None:
+        """Drop what is remembered of the conversation."""
+        self._texts.pop(sender, None)
+
+
 class MessageRouter:
     """Sends each citizen message to whoever has the conversation: the bot, or the person on its open ticket."""
 
-    def __init__(self, desk: Desk, bot: Bot) -> None:
+    def __init__(self, desk: Desk, bot: Bot, clear_texts: Optional[ClearTexts] = None) -> None:
         self.desk, self.bot = desk, bot
+        self.clear_texts = clear_texts or ClearTexts()
 
     async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
         """Handle one citizen message; the replies to show at once (RasaUnavailable when the bot cannot answer)."""
@@ -74,10 +116,14 @@ class MessageRouter:
             return await self.desk.rate(sender, *rating) if rating else []
         if text == CANCEL_HANDOFF:  # a stale button: nothing is open any more
             return []
-        replies = await self.bot.send(sender, text, metadata)
+        masked = mask(text)  # buttons' payloads (/choose_item{...}) hold no such numbers and pass unchanged
+        if masked != text:
+            self.clear_texts.remember(sender, masked, text)
+        replies = await self.bot.send(sender, masked, metadata)
         handoff = handoff_of(replies)
         if handoff is None:
             return replies
         channel = str((metadata or {}).get("channel") or "web")
-        history = history_of(await self.bot.conversation_events(sender))
+        history = self.clear_texts.restore(sender, history_of(await self.bot.conversation_events(sender)))
+        self.clear_texts.forget(sender)  # now in the ticket, which masks it when it closes
         return replies + [await self.desk.open_ticket(opening_of(sender, channel, handoff), history)]

@@ -253,7 +253,7 @@ async def test_good_rating_is_stored_with_question_item_and_decision(ratings_db)
     assert "满意" in messages[0]["text"] and slots == {}
     [stored] = ratings_db.all()
     assert (stored.level, stored.item, stored.decision, stored.language) == (4, "passport-apply", "answer", "zh")
-    assert stored.question == "护照怎么办理 我的电话[phone]" and stored.created_at is not None
+    assert stored.question == "护照怎么办理 我的电话*******5678" and stored.created_at is not None
 
 
 async def test_bad_rating_offers_a_person_and_yes_hands_off(ratings_db):

@@ -72,29 +72,36 @@ def test_numbers_are_unique_across_conversations(store):
     assert len(numbers) == 5
 
 
-def test_the_bot_history_is_imported_in_order_with_id_and_phone_numbers_masked(store):
+def test_the_bot_history_is_imported_in_order_clear_while_open_and_masked_once_closed(store):
     history = [("citizen", "我要办护照，身份证号110101199003071234", START - timedelta(minutes=3)),
                ("bot", "请问您的手机号？", START - timedelta(minutes=2)),
                ("citizen", "13812345678", START - timedelta(minutes=1)),
                ("bot", "正在为您转人工", START)]
     ticket = store.open_ticket(opening(), history)
     messages = store.transcript(ticket.number).messages
+    assert [(m.author, m.text, m.created_at) for m in messages] == history  # the agent can call back
+    store.cancel(ticket.number)
+    messages = store.transcript(ticket.number).messages
     assert [(m.author, m.text) for m in messages] == [
-        ("citizen", "我要办护照，身份证号[id-number]"), ("bot", "请问您的手机号？"),
-        ("citizen", "[phone]"), ("bot", "正在为您转人工")]
-    assert [m.created_at for m in messages] == [at for _, _, at in history]
+        ("citizen", "我要办护照，身份证号**************1234"), ("bot", "请问您的手机号？"),
+        ("citizen", "*******5678"), ("bot", "正在为您转人工")]
     assert "110101199003071234" not in repr(messages) and "13812345678" not in repr(messages)
 
 
 # --- messages ---------------------------------------------------------------------------------------------
 
-def test_citizen_messages_are_masked_and_timestamped(store, clock):
+def test_citizen_messages_are_timestamped_and_masked_when_the_ticket_closes(store, clock):
     ticket = store.open_ticket(opening())
     clock.advance(seconds=30)
     message = store.add_message(ticket.number, "citizen", "电话 138-1234-5678，身份证 11010119900307123X")
-    assert message.text == "电话 [phone]，身份证 [id-number]"
+    assert message.text == "电话 138-1234-5678，身份证 11010119900307123X"  # while open, as typed
     assert message.created_at == START + timedelta(seconds=30)
     assert store.ticket(ticket.number).last_citizen_at == START + timedelta(seconds=30)
+    store.claim(ticket.number, "alice")
+    store.close(ticket.number, "alice", "called 138-1234-5678 back")
+    transcript = store.transcript(ticket.number)
+    assert transcript.messages[-1].text == "电话 ***-****-5678，身份证 **************123X"
+    assert transcript.ticket.resolution == "called ***-****-5678 back"
 
 
 def test_only_the_agent_who_has_the_ticket_can_write_to_the_citizen(store, clock):

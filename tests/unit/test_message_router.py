@@ -6,13 +6,13 @@ from typing import Any, Optional
 
 import pytest
 
-from channels.common.routing import MessageRouter, handoff_of, history_of
+from channels.common.routing import ClearTexts, MessageRouter, handoff_of, history_of
 from core import payloads
 from core.messages import BotMessage
 from handoff.config import HandoffConfig
 from handoff.desk import Desk
 from handoff.store import TicketStore
-from testkit.handoff import Clock
+from testkit.handoff import START, Clock
 
 HANDOFF = {"kind": "handoff", "language": "en", "mode": {"large_text": True, "voice": False},
            "handoff": {"reason": "complaint", "item": "passport-apply", "language": "en"}}
@@ -114,3 +114,76 @@ def test_the_handoff_payload_and_the_history_are_read_from_rasas_shapes():
               {"event": "bot", "text": "ok", "timestamp": 1}]
     assert history_of(events) == [("citizen", "[button] /ask_person", datetime(1970, 1, 1, tzinfo=timezone.utc)),
                                   ("bot", "ok", datetime(1970, 1, 1, 0, 0, 1, tzinfo=timezone.utc))]
+
+
+# --- privacy: Rasa gets masked text, the person on an open ticket the clear one ------------------------------
+
+PHONE, ID_CARD = "13812345678", "11010519491231002X"
+
+
+async def test_the_bot_gets_personal_numbers_masked_and_button_payloads_unchanged(router, bot):
+    await router.send("web-1", f"my phone is {PHONE}, ID {ID_CARD}, mail li@example.org")
+    buttons = [payloads.choose_item("passport-apply"), payloads.mode("large_text", True),
+               payloads.switch_language("en"), payloads.ASK_PERSON, payloads.AFFIRM]
+    for payload in buttons:
+        await router.send("web-1", payload)
+    await router.send("web-1", f"/affirm{{\"n\": \"{PHONE}\"}}")  # a made-up payload gets no way round
+    assert [text for _, text, _ in bot.received] == [
+        "my phone is *******5678, ID **************002X, mail ***@example.org", *buttons,
+        '/affirm{"n": "*******5678"}']
+    assert PHONE not in repr(bot.events) and ID_CARD not in repr(bot.events)
+
+
+async def test_a_new_ticket_gets_the_clear_text_of_the_bot_conversation_and_open_tickets_keep_it(router, bot, store):
+    await router.send("web-1", f"我的护照过期了，电话{PHONE}")
+    await router.send("web-1", "a person please")
+    number = store.open_ticket_of("web-1").number
+    await router.send("web-1", f"身份证 {ID_CARD}")  # while the ticket is open: to the desk, unmasked
+    said = [(m.author, m.text) for m in store.transcript(number).messages]
+    assert said == [("citizen", f"我的护照过期了，电话{PHONE}"), ("bot", "echo: 我的护照过期了，电话*******5678"),
+                    ("citizen", "a person please"), ("bot", "I will find a person for you."),
+                    ("citizen", f"身份证 {ID_CARD}")]
+    assert all(PHONE not in text and ID_CARD not in text for _, text, _ in bot.received)
+    masked = [("citizen", "我的护照过期了，电话*******5678", START)]
+    assert router.clear_texts.restore("web-1", masked) == masked  # in the ticket now: forgotten by the router
+
+
+async def test_a_closed_or_cancelled_ticket_keeps_only_masked_numbers(router, bot, store):
+    await router.send("web-1", f"call me on {PHONE}")
+    await router.send("web-1", "a person please")
+    number = store.open_ticket_of("web-1").number
+    await router.send("web-1", f"ID {ID_CARD}")
+    store.claim(number, "alice")
+    store.add_message(number, "agent", f"I will call {PHONE}", "alice")
+    store.add_message(number, "note", f"citizen's ID {ID_CARD}", "alice")
+    store.close(number, "alice", f"called back on {PHONE}")
+    transcript = store.transcript(number)
+    stored = repr(transcript)
+    assert PHONE not in stored and ID_CARD not in stored
+    assert [m.text for m in transcript.messages if m.author != "bot"] == [
+        "call me on *******5678", "a person please", "ID **************002X", "I will call *******5678",
+        "citizen's ID **************002X"]
+    assert transcript.ticket.resolution == "called back on *******5678"
+    assert transcript.events[-1].detail == "called back on *******5678"
+
+    await router.send("web-2", "a person please")
+    cancelled = store.open_ticket_of("web-2").number
+    await router.send("web-2", f"my phone {PHONE}")
+    assert store.transcript(cancelled).messages[-1].text == f"my phone {PHONE}"
+    await router.send("web-2", payloads.CANCEL_HANDOFF)
+    assert store.transcript(cancelled).messages[-1].text == "my phone *******5678"
+
+
+def test_the_clear_texts_are_remembered_for_a_while_and_a_bounded_number():
+    now = [0.0]
+    texts = ClearTexts(seconds=60, conversations=2, per_conversation=2, timer=lambda: now[0])
+    history = [("citizen", "a ***1", START), ("citizen", "b ***2", START), ("citizen", "c ***3", START),
+               ("bot", "a ***1", START)]
+    for masked, clear in (("a ***1", "a 0001"), ("b ***2", "b 0002"), ("c ***3", "c 0003")):
+        texts.remember("web-1", masked, clear)
+    assert [words for _, words, _ in texts.restore("web-1", history)] == ["a ***1", "b 0002", "c 0003", "a ***1"]
+    texts.remember("web-2", "x", "y")
+    texts.remember("web-3", "x", "y")  # three conversations: the least recently used one is dropped
+    assert texts.restore("web-1", history) == history
+    now[0] = 61.0
+    assert texts.restore("web-3", [("citizen", "x", START)]) == [("citizen", "x", START)]

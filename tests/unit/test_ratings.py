@@ -36,7 +36,7 @@ def test_ratings_are_stored_and_counted(tmp_path):
 def test_id_and_phone_numbers_in_the_question_are_masked(tmp_path):
     store = RatingStore(f"sqlite:///{tmp_path / 'govbot.db'}")
     store.add(Rating(sender_id="u1", level=2, language="zh", question="我的身份证110101199003071234，电话13912345678"))
-    assert store.all()[0].question == "我的身份证[id-number]，电话[phone]"
+    assert store.all()[0].question == "我的身份证**************1234，电话*******5678"
 
 
 @pytest.mark.parametrize("level", [0, 6, "5", None])
