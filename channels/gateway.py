@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
-from channels.common.errors import error_responses, validation_error_response
+from channels.common.errors import HTTP_ERROR_STATUSES, error_responses, http_error_response, validation_error_response
 from channels.common.rasa_client import RasaClient
 from channels.common.routing import MessageRouter
 from channels.telegram.service import TelegramService, webhook_router
@@ -23,9 +23,11 @@ from channels.voice.service import VoiceInput
 from channels.voice.tts import default_tts
 from channels.web.agent_routes import agent_router
 from channels.web.agent_session import NotLoggedIn, not_logged_in
-from channels.web.body_limit import MAX_BODY_BYTES, body_limit
+from channels.web.body_limit import MAX_BODY_BYTES
 from channels.web.chat_routes import STATIC_DIR, UNAVAILABLE_MESSAGE, chat_router
 from channels.web.event_routes import event_router
+from channels.web.guards import header_timeout_protocol, install_guards, raise_open_files_limit
+from channels.web.identity import ConversationIdentity, ConversationRefused, conversation_refused
 from core import __version__
 from core.database import database_url
 from core.log import configure_logging
@@ -34,23 +36,27 @@ from handoff.config import HandoffConfig
 from handoff.desk import Desk
 from handoff.store import TicketStore
 
-__all__ = ["MAX_BODY_BYTES", "SHUTDOWN_GRACE_SECONDS", "create_app", "main"]
+__all__ = ["MAX_BODY_BYTES", "SHUTDOWN_GRACE_SECONDS", "create_app", "main", "server_config"]
 
 # live event streams (/api/events, /api/agent/events) never end by themselves; on shutdown they are cut
 # (at the latest after this many seconds) and the pages reconnect to the next gateway
 SHUTDOWN_GRACE_SECONDS = 3
+# connections (and requests) uvicorn serves at once beyond the live streams; more get its plain 503
+CONNECTION_HEADROOM = 512
+MAX_HEAD_BYTES = 16 * 1024  # request line and headers; a bigger head is refused with 400
 
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """Build the gateway application for the given settings (default: from the environment)."""
     settings = settings or Settings.from_env()
-    rasa = RasaClient(settings.rasa_base_url, settings.rasa_timeout)
+    rasa = RasaClient(settings.rasa_base_url, settings.rasa_timeout, token=settings.rasa_token)
     desk = Desk(TicketStore(database_url(settings)), HandoffConfig.from_settings(settings), bot=rasa,
                 canned_replies=settings.canned_replies)
     # every channel's messages go through the router: to Rasa, unless a person is handling the conversation
     conversation = MessageRouter(desk, rasa)
     tts = default_tts(settings.tts_cache_dir, use_gtts=settings.tts_gtts, gtts_timeout=settings.tts_gtts_timeout,
-                      max_chars=settings.max_message_chars * 2)
+                      max_chars=settings.tts_max_chars, cache_max_mb=settings.tts_cache_max_mb,
+                      cache_max_days=settings.tts_cache_max_days)
     voice = VoiceInput.from_settings(settings)  # speech-to-text; models load on first use
     telegram = TelegramService(settings, conversation, tts, voice=voice)  # off without TELEGRAM_BOT_TOKEN
     desk.register_channel("telegram", telegram.push)
@@ -66,30 +72,50 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
             await telegram.stop()
             await rasa.close()
 
-    # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json stays.
+    # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json only when GOVBOT_OPENAPI is on.
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
-                  responses=error_responses(400, 503))
+                  openapi_url="/openapi.json" if settings.openapi else None, responses=error_responses(400, 429, 503))
     app.state.telegram, app.state.voice, app.state.desk = telegram, voice, desk
     app.exception_handler(RequestValidationError)(validation_error_response)  # 400 in the envelope, not 422
     app.add_exception_handler(NotLoggedIn, not_logged_in)
-    app.middleware("http")(body_limit(settings.stt_max_audio_bytes))
-    app.include_router(chat_router(conversation, tts, rasa.is_up, settings.max_message_chars))  # /, /api/chat
-    app.include_router(voice_router(voice, conversation, UNAVAILABLE_MESSAGE))  # POST /api/voice
-    app.include_router(agent_router(desk))  # /agent, /api/agent/*
-    app.include_router(event_router(desk))  # /api/events, /api/agent/events
+    app.add_exception_handler(ConversationRefused, conversation_refused)  # 401/403 for web conversations
+    for status in HTTP_ERROR_STATUSES:  # unknown paths, wrong methods, unparsable bodies: the envelope too
+        app.add_exception_handler(status, http_error_response)
+    install_guards(app, settings)  # headers, rate limits, body size and time, stream and voice caps
+    identity = ConversationIdentity(settings.conversation_secret, secure_cookie=settings.behind_tls)
+    app.include_router(chat_router(conversation, tts, rasa.is_up, settings.max_message_chars,
+                                   identity))  # /, /api/conversations, /api/chat
+    app.include_router(voice_router(voice, conversation, UNAVAILABLE_MESSAGE, identity.caller()))  # POST /api/voice
+    app.include_router(agent_router(desk, settings.behind_tls))  # /agent, /api/agent/*
+    app.include_router(event_router(desk, identity))  # /api/events, /api/agent/events
     app.include_router(webhook_router(telegram))  # POST /telegram/webhook (webhook mode only)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
+
+
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves the gateway: its address, the h11 protocol that closes connections whose request head is
+    not complete within GOVBOT_HEADER_TIMEOUT (slowloris), request heads of at most 16 KiB, and a connection cap
+    above the live streams' (past it uvicorn answers 503 itself)."""
+    # rasa-sdk pins websockets 10.x, which has only the implementation uvicorn calls
+    # "websockets" (its "auto" choice needs websockets 13 or newer).
+    return uvicorn.Config(app, host=settings.gateway_host, port=settings.gateway_port, ws="websockets",
+                          http=header_timeout_protocol(settings.header_timeout),
+                          limit_concurrency=settings.max_streams + CONNECTION_HEADROOM,
+                          h11_max_incomplete_event_size=MAX_HEAD_BYTES, log_config=None, access_log=False,
+                          timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 
 def main() -> None:
     """Serve the gateway with uvicorn, configured from the environment."""
     settings = Settings.from_env()
     configure_logging(settings.log_level)
-    # rasa-sdk pins websockets 10.x, which has only the implementation uvicorn calls
-    # "websockets" (its "auto" choice needs websockets 13 or newer).
-    uvicorn.run(create_app(settings), host=settings.gateway_host, port=settings.gateway_port,
-                ws="websockets", log_config=None, access_log=False, timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
+    config = server_config(create_app(settings), settings)
+    raise_open_files_limit((config.limit_concurrency or 0) + 256)  # sockets, plus databases, logs and models
+    server = uvicorn.Server(config)
+    server.run()
+    if not server.started:  # e.g. the port is taken: fail as `uvicorn.run` does
+        raise SystemExit(3)
 
 
 if __name__ == "__main__":

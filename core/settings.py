@@ -273,7 +273,8 @@ class Settings(BaseSettings):
     body_timeout: float = Field(30.0, gt=0, validation_alias="GOVBOT_BODY_TIMEOUT",
                                 description="Seconds a client may pause while sending a request's body")
     agent_idle_minutes: float = Field(30.0, gt=0, validation_alias="GOVBOT_AGENT_IDLE_MINUTES",
-                                      description="Minutes without a request after which an agent's session ends")
+                                      description="Minutes without the agent doing anything (the console's own "
+                                                  "refreshes do not count) after which their session ends")
     password_min_length: int = Field(12, ge=8, validation_alias="GOVBOT_PASSWORD_MIN_LENGTH",
                                      description="Shortest agent password accepted")
 
@@ -340,13 +341,22 @@ class Settings(BaseSettings):
 
     @property
     def action_endpoint(self) -> str:
-        """The action server's webhook, as Rasa calls it."""
-        return f"http://127.0.0.1:{self.actions_port}/webhook"
+        """The action server's webhook, as Rasa (on this machine) calls it."""
+        return f"http://{local_address(self.actions_host)}:{self.actions_port}/webhook"
 
     @property
     def rasa_venv(self) -> Path:
         """The Python environment the Rasa server runs in."""
         return self.root / ".venv-rasa"
+
+
+def local_address(host: str) -> str:
+    """The address a client on this machine uses to reach a server listening on `host` (URL form)."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 # --- readable errors --------------------------------------------------------------------------------------------

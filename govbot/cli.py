@@ -12,12 +12,14 @@ from typing import Callable, Optional, Sequence
 
 from core.database import database_url
 from core.log import configure_logging
-from core.settings import Settings, SettingsError, child_environment
+from core.secrets import secrets_path, with_local_secrets
+from core.settings import Settings, SettingsError, child_environment, local_address
 from govbot import __version__
 from govbot.agent_commands import add_agent_commands
 from govbot.config_command import add_config_command
 from govbot.db_commands import add_db_commands
 from govbot.kb_commands import add_kb_commands
+from govbot.purge_command import RetentionRun, add_purge_command
 from govbot.stack import build_services
 from govbot.supervisor import PortsInUse, StartupError, Supervisor
 from govbot.training import TrainingError, TrainingInterrupted, is_stale, model_path, train
@@ -100,6 +102,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     started = time.monotonic()
     HandoffConfig.from_settings(settings)  # the gateway's handoff settings: a bad value stops us here, not it
     settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings = with_local_secrets(settings)  # the services' shared secrets: from the environment, or kept in var/
     model = model_path(settings)
     supervisor = Supervisor(build_services(settings, model))
     supervisor.check_ports()  # before training: a busy port should not cost a training run
@@ -128,11 +131,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _say(f"ready in {time.monotonic() - started:.1f} s")
     _say(f"chat page:     {url}")
     _say(f"health:        {url}health")
-    _say(f"Rasa API:      http://127.0.0.1:{settings.rasa_port}/")
-    _say(f"action server: http://127.0.0.1:{settings.actions_port}/health")
+    _say(f"Rasa API:      http://127.0.0.1:{settings.rasa_port}/ "
+         f"(?token=: GOVBOT_RASA_TOKEN, else in {secrets_path(settings)})")
+    _say(f"action server: http://{local_address(settings.actions_host)}:{settings.actions_port}/health")
     _say(f"logs:          {settings.log_dir}")
     _say("press Ctrl-C to stop")
+    retention = RetentionRun(settings).start()  # purges what is past GOVBOT_RETENTION_DAYS, then hourly
     failed = supervisor.watch()
+    retention.stop()
     if failed is not None:
         message = supervisor.describe_exit(failed)
         supervisor.stop()
@@ -166,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_agent_commands(commands)
     add_db_commands(commands)
     add_config_command(commands)
+    add_purge_command(commands)
     return parser
 
 
