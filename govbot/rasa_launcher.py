@@ -6,14 +6,22 @@ standard input: the token then never appears on a command line, which `ps` shows
 (a process's environment is readable by its owner only, and Rasa needs none of govbot's other secrets). Rasa's
 output goes through core.log.redact line by line, so a token in a URL (Sanic logs the URL of a request that failed)
 or a personal number never reaches rasa.log.
+
+Rasa's REST channel is not covered by `--auth-token`; credentials.yml serves it with bot.rest_channel.TokenRestInput,
+whose token is `${GOVBOT_RASA_TOKEN}`, which Rasa fills from its environment. The launcher puts the token into its
+own `os.environ` before Rasa reads credentials.yml: the environment the process was started with (what
+/proc/<pid>/environ shows) stays without it.
 """
 
 import io
+import os
 import runpy
 import sys
 from typing import TextIO
 
 from core.log import redact
+
+TOKEN_VARIABLE = "GOVBOT_RASA_TOKEN"  # what credentials.yml reads (core.settings is not importable in .venv-rasa)
 
 
 class RedactingStream(io.TextIOBase):
@@ -64,6 +72,7 @@ def main() -> None:
     if not token:
         raise SystemExit("govbot.rasa_launcher: no auth token on standard input; Rasa's HTTP API is not served "
                          "without one")
+    os.environ[TOKEN_VARIABLE] = token  # for credentials.yml's REST channel; not in the initial environment
     sys.stdout = RedactingStream(sys.stdout)
     sys.stderr = RedactingStream(sys.stderr)
     sys.argv = rasa_arguments(sys.argv[1:], token)

@@ -19,7 +19,8 @@ class RasaClient:
 
     Its HTTP connections open on first use and end with `close()`; the client can be used again after that
     (the gateway builds one per app and closes it when the app stops, possibly to start it again). With a token,
-    every request carries it as `?token=` (Rasa's HTTP API reads it only there; its REST channel ignores it).
+    every request carries it as `?token=` (Rasa's HTTP API reads it only there; govbot's REST channel,
+    bot.rest_channel, reads it there too).
     """
 
     def __init__(self, base_url: str, timeout: float, token: str = "") -> None:

@@ -2,6 +2,7 @@
 search behind it): answers, follow-ups, language, modes, ratings, handoff and odd messages."""
 
 import json
+import secrets
 import sqlite3
 import subprocess
 
@@ -15,13 +16,15 @@ from testkit.stack import Stack, module_stack
 pytestmark = pytest.mark.slow
 
 
-stack = module_stack("govbot-dialogue")
+# Rasa's REST webhook answers only callers with its token (bot.rest_channel): the stack is given a known one.
+RASA_TOKEN = secrets.token_urlsafe(32)
+stack = module_stack("govbot-dialogue", {"GOVBOT_RASA_TOKEN": RASA_TOKEN})
 
 
 def say(stack: Stack, sender: str, text: str) -> list[dict]:
-    """Send one message to Rasa's REST webhook; return the bot's messages."""
+    """Send one message to Rasa's REST webhook (with Rasa's token, as the gateway does); the bot's messages."""
     response = httpx.post(f"http://127.0.0.1:{stack.ports['rasa']}/webhooks/rest/webhook",
-                          json={"sender": sender, "message": text}, timeout=60)
+                          json={"sender": sender, "message": text}, params={"token": RASA_TOKEN}, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()
 

@@ -371,7 +371,7 @@ def test_rasa_api_needs_the_token_which_stays_off_command_lines_and_logs(tmp_pat
         assert httpx.put(f"{rasa}/model", json={"model_server": {"url": "http://127.0.0.1:9/m"}}).status_code == 401
         # a turn that runs a custom action: Rasa reaches the action server with the action server's token
         reply = httpx.post(f"{rasa}/webhooks/rest/webhook", json={"sender": "probe", "message": "讲个笑话"},
-                           timeout=60)
+                           params=token, timeout=60)  # the REST channel wants the token too (bot.rest_channel)
         assert reply.status_code == 200 and any(m.get("text") for m in reply.json()), reply.text
         assert httpx.get(f"{rasa}/conversations/probe/tracker", params=token).status_code == 200
         assert services[1].process is not None
