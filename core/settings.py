@@ -261,7 +261,7 @@ class Settings(BaseSettings):
     voice_queue: int = Field(4, ge=0, validation_alias="GOVBOT_VOICE_QUEUE",
                              description="Voice messages waiting for recognition at once (more get 429); each "
                                          "client has one recognised at a time")
-    tts_max_chars: int = Field(1500, ge=1, validation_alias="GOVBOT_TTS_MAX_CHARS",
+    tts_max_chars: int = Field(3000, ge=1, validation_alias="GOVBOT_TTS_MAX_CHARS",
                                description="Longest text spoken by /api/tts, in characters")
     tts_cache_max_mb: float = Field(200.0, gt=0, validation_alias="GOVBOT_TTS_CACHE_MAX_MB",
                                     description="Size of the spoken-answer cache; least recently used audio goes "

@@ -302,7 +302,7 @@ def purge_cached_audio(directory: Path, older_than_days: float, now: Optional[fl
 class TextToSpeech:
     """Speaks text with the first engine that works, caching each result on disk by content hash."""
 
-    def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 1500,
+    def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 3000,
                  retry_failed_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
                  cache: Optional[AudioCache] = None) -> None:
         if not engines:
@@ -353,7 +353,7 @@ class TextToSpeech:
         return hashlib.sha256(f"{engine.name}\0{language}\0{int(slow)}\0{text}".encode()).hexdigest()
 
 
-def default_tts(cache_dir: Path, use_gtts: bool = True, gtts_timeout: float = 3.0, max_chars: int = 1500,
+def default_tts(cache_dir: Path, use_gtts: bool = True, gtts_timeout: float = 3.0, max_chars: int = 3000,
                 cache_max_mb: float = 200.0, cache_max_days: float = 7.0) -> TextToSpeech:
     """gTTS first (when enabled), espeak-ng as the offline fallback; the cache within its size and age limits."""
     engines: list[Engine] = ([GttsEngine(gtts_timeout)] if use_gtts else []) + [EspeakEngine()]

@@ -5,6 +5,7 @@ import re
 import sqlite3
 import subprocess
 
+import httpx
 import pytest
 
 from testkit.browser import CHROMIUM_ARGS, audit, chromium_path
@@ -19,11 +20,13 @@ BOT_MESSAGES = "#log .msg.bot"
 
 @pytest.fixture
 def open_page(browser, stack):  # type: ignore[no-untyped-def]
-    """open_page(locale="zh-CN", url=stack.url): a fresh browser context (empty storage) on the chat page."""
+    """open_page(locale="zh-CN", url=stack.url, csp=False): a fresh browser context (empty storage) on the chat
+    page. Playwright's wait_for_function evaluates its text in the page, which the page's CSP forbids: contexts
+    bypass the CSP unless `csp` (test_the_page_works_under_its_own_content_security_policy keeps it)."""
     contexts = []
 
-    def opened(locale: str = "zh-CN", url: str = ""):  # type: ignore[no-untyped-def]
-        context = browser.new_context(locale=locale, viewport={"width": 1000, "height": 900})
+    def opened(locale: str = "zh-CN", url: str = "", csp: bool = False):  # type: ignore[no-untyped-def]
+        context = browser.new_context(locale=locale, viewport={"width": 1000, "height": 900}, bypass_csp=not csp)
         contexts.append(context)
         page = context.new_page()
         page.errors = []
@@ -45,12 +48,30 @@ def ask(page, text: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def reply_after(page, before: int) -> str:  # type: ignore[no-untyped-def]
-    page.wait_for_function(f"document.querySelectorAll('{BOT_MESSAGES}').length > {before}", timeout=60_000)
+    page.locator(BOT_MESSAGES).nth(before).wait_for(timeout=60_000)  # a locator: works under the page's CSP
     return page.locator(BOT_MESSAGES).nth(before).locator(".text").inner_text()
 
 
 def font_px(page, selector: str) -> float:  # type: ignore[no-untyped-def]
     return page.eval_on_selector(selector, "e => parseFloat(getComputedStyle(e).fontSize)")
+
+
+def test_the_page_works_under_its_own_content_security_policy(open_page, stack):
+    page = open_page("zh-CN", csp=True)
+    violations: list[str] = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    policy = httpx.get(stack.url + "/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy
+
+    assert "护照" in ask(page, "护照怎么办")
+    before = page.locator(BOT_MESSAGES).count()
+    page.locator(BOT_MESSAGES).last.get_by_role("button", name="有用").click()  # a rating, through the page's code
+    assert "感谢" in reply_after(page, before)
+    assert "身份证" in ask(page, "身份证丢了怎么补办")
+    page.reload()
+    page.locator("#earlier .msg.bot").nth(2).wait_for()  # the history (3 answers) is restored from storage
+    assert violations == [] and page.errors == []
 
 
 def test_chinese_question_gets_the_answer_with_real_buttons_and_links(open_page, stack):
@@ -366,7 +387,7 @@ def open_mic_page(mic_browser, stack):  # type: ignore[no-untyped-def]
     contexts = []
 
     def opened(locale: str):  # type: ignore[no-untyped-def]
-        context = mic_browser.new_context(locale=locale, permissions=["microphone"])
+        context = mic_browser.new_context(locale=locale, permissions=["microphone"], bypass_csp=True)  # as open_page
         contexts.append(context)
         return context.new_page()
 

@@ -291,3 +291,17 @@ def test_text_that_cannot_be_spoken_is_400_not_500(tmp_path, text):
         response = client.post("/api/tts", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_text"
 
+
+
+def test_every_answer_of_the_knowledge_base_fits_the_spoken_length_limit():
+    """The page speaks whole answers: the longest one must not be refused as text_too_long."""
+    from bot.actions.render import render_answer
+    from core.settings import Settings
+    from knowledge.loader import load_items
+
+    settings = Settings()
+    loaded = load_items(settings.kb_dir)
+    items = list(loaded.values()) if isinstance(loaded, dict) else list(loaded)
+    longest = max(len(render_answer(item, language, large)) for item in items for language in ("zh", "en")
+                  for large in (False, True))
+    assert 2000 < longest <= settings.tts_max_chars
