@@ -50,6 +50,9 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Python warnings go to stderr as they are (aiogram's for an unknown update type prints the whole update):
+    # send them through the redacting handler too.
+    logging.captureWarnings(True)
     # httpx logs every request at INFO (health polls included); keep only its problems.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # faiss announces at INFO which CPU build it loaded, on every start.

@@ -208,7 +208,7 @@ def webhook_router(service: TelegramService) -> APIRouter:
         try:
             body = await request.json()
             service.feed(body if isinstance(body, dict) else {})
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # RecursionError: JSON nested too deep to parse
             return error_response(400, "invalid_update", "the body is not a Telegram update")
         return JSONResponse({"ok": True})
 
