@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     behind_tls: bool = Field(False, validation_alias="GOVBOT_BEHIND_TLS",
                              description="The gateway is served over HTTPS by a proxy: cookies are Secure and "
                                          "HSTS is sent")
+    trusted_proxies: str = Field("", validation_alias="GOVBOT_TRUSTED_PROXIES",
+                                 description="Comma-separated addresses of reverse proxies whose X-Forwarded-For "
+                                             "names the client (rate limits, log-in back-off); empty: the header "
+                                             "is ignored and the socket's peer is the client")
     openapi: bool = Field(False, validation_alias="GOVBOT_OPENAPI",
                           description="Serve the API description at /openapi.json (off in production)")
     frame_ancestors: str = Field("", validation_alias="GOVBOT_FRAME_ANCESTORS",

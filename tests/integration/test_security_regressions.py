@@ -210,3 +210,17 @@ def test_python_warnings_reach_the_log_as_redacted_json():
     assert entry["logger"] == "py.warnings" and entry["level"] == "warning"
     assert "*******5678" in entry["event"] and "***@example.org" in entry["event"]
     assert "13812345678" not in done.stderr and "li.si@" not in done.stderr
+
+
+@pytest.mark.parametrize("trusted", ["", "127.0.0.1"])
+def test_a_forged_x_forwarded_for_buys_no_fresh_allowance_unless_the_proxy_is_trusted(rasa, tmp_path, trusted):
+    _, url = rasa
+    settings = defaults(url, tmp_path, gateway_port=free_port(), trusted_proxies=trusted)
+    assert settings.rate_new_conversations == 30
+    with serving(server_config(create_app(settings), settings)) as base:
+        statuses = [httpx.post(f"{base}/api/conversations", headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                               timeout=PATIENCE).status_code for n in range(1, 33)]
+    if trusted:  # each forwarded address is a client of its own: all started
+        assert statuses == [201] * 32
+    else:  # the header is ignored: one address, 30 an hour
+        assert statuses == [201] * 30 + [429, 429]

@@ -241,6 +241,10 @@ def test_only_the_settings_module_reads_the_environment():
                 if relative in ("knowledge/embedder.py", "bot/nlu/sentence_featurizer.py") \
                         and "os.environ.setdefault(" in line:
                     continue
+                # the Rasa launcher (in .venv-rasa, no govbot settings) hands the token it read from stdin to
+                # Rasa's credentials.yml through its own environment (docstring and comments mention it too)
+                if relative == "govbot/rasa_launcher.py" and ("os.environ[" in line or "`os.environ`" in line):
+                    continue
                 offenders.append(f"{relative}:{number}: {line.strip()}")
     assert offenders == []
 
