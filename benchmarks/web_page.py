@@ -1,8 +1,8 @@
-"""The web page's figures: screenshots per mode (docs/web/), axe-core results per mode, and text-to-speech
-latency per engine, cold and cached.
+"""The web page's figures: screenshots per mode (docs/web/), the phone sizes in both modes with their layout
+measured (docs/screenshots/), axe-core results per page, and text-to-speech latency per engine, cold and cached.
 
 Run against a running stack (`./scripts/start`, or `govbot run`):
-    .venv/bin/python benchmarks/web_page.py [--url http://127.0.0.1:8080] [--runs 20]
+    .venv/bin/python benchmarks/web_page.py [--url http://127.0.0.1:8080] [--runs 20] [--phones-only]
 """
 
 import argparse
@@ -18,8 +18,10 @@ from channels.voice.tts import EngineFailed, EspeakEngine, GttsEngine, TextToSpe
 from core.settings import PROJECT_ROOT
 from core.stats import percentile
 from testkit.browser import CHROMIUM_ARGS, audit, chromium_path
+from testkit.phone import MODES, PHONES, layout
 
 SHOTS = PROJECT_ROOT / "docs" / "web"
+PHONE_SHOTS = PROJECT_ROOT / "docs" / "screenshots"
 SENTENCES = {
     "zh": "请带上本人身份证和户口簿，到户籍所在地派出所办理，一般{n}个工作日可以领取。",
     "en": "Please bring your ID card and household register to the police station; it takes about {n} working days.",
@@ -28,7 +30,7 @@ SENTENCES = {
 
 
 def wait_for_reply(page, before: int) -> None:  # type: ignore[no-untyped-def]
-    page.wait_for_function(f"document.querySelectorAll('#log .msg.bot').length > {before}", timeout=60_000)
+    page.locator("#log .msg.bot").nth(before).wait_for(timeout=60_000)  # a locator: works under the page's CSP
 
 
 def ask(page, text: str) -> None:  # type: ignore[no-untyped-def]
@@ -73,6 +75,60 @@ def page_figures(url: str) -> dict:
             context.close()
         browser.close()
     return results
+
+
+def phone_figures(url: str) -> dict:
+    """Each phone size in both modes (touch, mobile viewport, large text switched on in 设置), after the passport
+    question: a screenshot, the composer's and header's boxes, the visible conversation, axe's findings."""
+    from playwright.sync_api import sync_playwright
+
+    PHONE_SHOTS.mkdir(parents=True, exist_ok=True)
+    results = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        for size, (width, height) in PHONES.items():
+            for mode in MODES:
+                context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": height},
+                                              device_scale_factor=2, is_mobile=True, has_touch=True)
+                page = context.new_page()
+                page.goto(url)
+                if mode == "large":
+                    page.tap("#settings-toggle")
+                    before = page.locator("#log .msg.bot").count()
+                    page.tap("#large-toggle")
+                    wait_for_reply(page, before)
+                    page.tap("#settings-toggle")
+                ask(page, "护照怎么办理")
+                page.wait_for_timeout(300)
+                name = f"phone-{size}-{mode}"
+                page.screenshot(path=str(PHONE_SHOTS / f"{name}.png"))
+                results[name] = {"layout": layout(page), "violations": audit(page)}
+                if size == "360x740" and mode == "large":  # and with 设置 unfolded
+                    page.tap("#settings-toggle")
+                    page.wait_for_timeout(300)
+                    page.screenshot(path=str(PHONE_SHOTS / f"{name}-settings.png"))
+                context.close()
+        browser.close()
+    return results
+
+
+def phone_table(results: dict) -> str:
+    """The measured phone layouts as a Markdown table (docs/web.md)."""
+    rows = ["| size, mode | text box (width × height) | share of the width | conversation visible | "
+            "发送 | microphone | 设置 / 转人工 | smallest target | axe serious + critical |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for name, result in results.items():
+        measured, view = result["layout"], result["layout"]["viewport"]
+        size = {key: f"{measured[key]['width']:.0f} × {measured[key]['height']:.0f}"
+                for key in ("text", "send", "mic", "settings", "person")}
+        smallest = measured["smallest_target"]
+        bad = sum(1 for violation in result["violations"] if violation["impact"] in ("serious", "critical"))
+        rows.append(
+            f"| {name.removeprefix('phone-').replace('-', ', ')} | {size['text']} | "
+            f"{measured['text']['width'] / view['width']:.0%} | {measured['conversation_visible']:.0f} px "
+            f"({measured['conversation_visible'] / view['height']:.0%}) | {size['send']} | {size['mic']} | "
+            f"{size['settings']} / {size['person']} | {min(smallest['width'], smallest['height']):.0f} px | {bad} |")
+    return "\n".join(rows)
 
 
 def tts_figures(runs: int) -> dict:
@@ -130,7 +186,11 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8080/")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--skip-page", action="store_true", help="only the TTS figures")
+    parser.add_argument("--phones-only", action="store_true", help="only the phone screenshots and layouts")
     args = parser.parse_args()
+    if args.phones_only:
+        print(phone_table(phone_figures(args.url)))
+        return
     if not args.skip_page:
         for name, result in page_figures(args.url).items():
             impacts = {}
@@ -140,6 +200,8 @@ def main() -> None:
                   f" -> docs/web/{name}.png")
             for violation in result["violations"]:
                 print("   ", json.dumps(violation, ensure_ascii=False))
+    if not args.skip_page:
+        print(phone_table(phone_figures(args.url)))
     for name, figures in tts_figures(args.runs).items():
         print(f"tts engine {name}: {json.dumps(figures)}")
     for language, figures in gateway_tts_figures(args.url, args.runs).items():

@@ -28,6 +28,7 @@ from channels.web.chat_routes import STATIC_DIR, UNAVAILABLE_MESSAGE, chat_route
 from channels.web.event_routes import event_router
 from channels.web.guards import header_timeout_protocol, install_guards, raise_open_files_limit
 from channels.web.identity import ConversationIdentity, ConversationRefused, conversation_refused
+from channels.web.widget_routes import widget_router
 from core import __version__
 from core.database import database_url
 from core.log import configure_logging
@@ -88,6 +89,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(voice_router(voice, conversation, UNAVAILABLE_MESSAGE, identity.caller()))  # POST /api/voice
     app.include_router(agent_router(desk, settings.behind_tls))  # /agent, /api/agent/*
     app.include_router(event_router(desk, identity))  # /api/events, /api/agent/events
+    app.include_router(widget_router(settings.frame_ancestors))  # GET /widget.js (for GOVBOT_FRAME_ANCESTORS' sites)
     app.include_router(webhook_router(telegram))  # POST /telegram/webhook (webhook mode only)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
@@ -103,6 +105,10 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
                           http=header_timeout_protocol(settings.header_timeout),
                           limit_concurrency=settings.max_streams + CONNECTION_HEADROOM,
                           h11_max_incomplete_event_size=MAX_HEAD_BYTES, log_config=None, access_log=False,
+                          # X-Forwarded-For only from the configured proxies (uvicorn trusts 127.0.0.1 by default,
+                          # so a same-host proxy passing a client's own header on would let it pick its address)
+                          proxy_headers=bool(settings.trusted_proxies),
+                          forwarded_allow_ips=settings.trusted_proxies or None,
                           timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS)
 
 

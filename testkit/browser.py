@@ -27,12 +27,14 @@ def chromium_path() -> str:
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 
-def audit(page: Any) -> list[dict[str, Any]]:
-    """Run axe-core's WCAG 2.2 A/AA and best-practice rules on the page; one summary per violated rule."""
+def audit(page: Any, iframes: bool = True) -> list[dict[str, Any]]:
+    """Run axe-core's WCAG 2.2 A/AA and best-practice rules on the page (or a Playwright frame); one summary per
+    violated rule. iframes=False leaves out the page's frames (a cross-origin frame is audited on its own: axe
+    is injected into this document only)."""
     from axe_playwright_python.sync_playwright import Axe
 
     results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS},
-                                       "resultTypes": ["violations"]})
+                                       "resultTypes": ["violations"], "iframes": iframes})
     return [{"id": violation["id"], "impact": violation["impact"], "help": violation["help"],
              "nodes": [node["target"] for node in violation["nodes"]][:5]}
             for violation in results.response["violations"]]

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from testkit.browser import CHROMIUM_ARGS, audit, chromium_path
+from testkit.phone import in_view, layout
 from testkit.stack import Gateway, module_stack
 
 pytestmark = pytest.mark.slow
@@ -432,3 +433,31 @@ def test_a_recording_can_be_cancelled(open_mic_page, stack):
     page.wait_for_timeout(1000)
     assert voice_requests == [] and page.locator("#log .msg").count() == 0
     assert page.get_attribute("#mic", "aria-pressed") == "false"
+
+
+def test_a_long_real_answer_fits_a_phone_in_large_text(browser, stack):
+    """The real bot's answer on a 360×740 phone (touch, mobile viewport) in large text, switched on in 设置: the
+    conversation keeps most of the screen, the composer stays in view with 60 px targets, nothing scrolls sideways
+    (tests/e2e/test_phone.py checks every size and mode against a stand-in bot)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    try:
+        page = context.new_page()
+        page.goto(stack.url + "/")
+        page.tap("#settings-toggle")
+        page.tap("#large-toggle")
+        reply_after(page, 0)
+        page.tap("#settings-toggle")
+        before = page.locator(BOT_MESSAGES).count()
+        page.fill("#text", "护照怎么办理")
+        page.tap("#send")
+        assert "回复数字" in reply_after(page, before)  # the elderly form of the answer
+        measured = layout(page)
+        assert measured["last_answer_height"] > measured["conversation_visible"] >= 0.45 * 740
+        assert measured["overflow_x"] <= 0 and measured["outside"] == [] and measured["overlaps"] == []
+        for name in ("text", "send", "mic", "hotline", "settings", "person"):
+            assert in_view(measured[name], measured["viewport"]) and measured[name]["height"] >= 60, name
+        assert measured["text"]["width"] >= 0.6 * 360
+        assert [v for v in audit(page) if v["impact"] in ("serious", "critical")] == []
+    finally:
+        context.close()

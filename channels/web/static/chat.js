@@ -1,6 +1,8 @@
 // govbot web chat: sends what the user types or clicks to /api/chat, shows and speaks the bot's replies,
 // keeps the conversation across reloads and holds messages back until the gateway is reachable again.
 import { currentConversation, eventsAddress, onNewConversation, sendInConversation } from "./conversation.js";
+import { disclosure } from "./disclosure.js";
+import { embedded, startEmbedded, tellHost } from "./embed.js";
 import { STRINGS, applyLanguage, fill, initialLanguage } from "./i18n.js";
 import * as payloads from "./payloads.js";
 import { linkedText, messageElement, welcomeElement } from "./render.js";
@@ -10,6 +12,7 @@ import {
   entryId, forgetLastEvent, loadDraft, loadHistory, loadLastEvent, loadPrefs, saveDraft, saveEntry, saveLastEvent,
   savePrefs, updateEntry,
 } from "./store.js";
+import { fitToViewport } from "./viewport.js";
 
 const RETRY_FIRST_MS = 1000;
 const RETRY_MAX_MS = 8000;
@@ -24,6 +27,8 @@ const page = {
   status: document.getElementById("status"),
   form: document.getElementById("composer"),
   input: document.getElementById("text"),
+  settingsToggle: document.getElementById("settings-toggle"),
+  settings: document.getElementById("settings"),
   large: document.getElementById("large-toggle"),
   voice: document.getElementById("voice-toggle"),
   language: document.getElementById("lang-toggle"),
@@ -422,9 +427,26 @@ window.addEventListener("online", () => wakeUp());
 
 page.mic.addEventListener("click", toggleRecording);
 page.micCancel.addEventListener("click", () => recorder.cancel());
+
+const settings = disclosure(page.settingsToggle, page.settings);
+// Esc: stops a recording, else folds the settings, else (in the widget's frame) closes the widget's panel
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && recorder.recording) recorder.cancel();
+  if (event.key !== "Escape") return;
+  if (recorder.recording) recorder.cancel();
+  else if (settings.open) settings.close();
+  else if (embedded) tellHost("close");
 });
+
+/** The newest message brought into view (the screen keyboard opened over it), unless a good part of it still is. */
+function revealLast() {
+  const messages = page.conversation.querySelectorAll(".msg");
+  if (!messages.length) return;
+  const last = messages[messages.length - 1];
+  const view = page.conversation;
+  const shown = Math.min(last.offsetTop + last.offsetHeight, view.scrollTop + view.clientHeight)
+    - Math.max(last.offsetTop, view.scrollTop);
+  if (shown < Math.min(last.offsetHeight, 60)) reveal(last);
+}
 
 function restore() {
   const history = loadHistory();
@@ -440,6 +462,8 @@ function restore() {
 applyLanguage(prefs.language);
 applyModes();
 restore();
+fitToViewport(page.conversation, page.input, revealLast);
+startEmbedded();
 // a returning user's conversation is listened to at once; a new one from its first message on
 if (currentConversation()) listenForAgents(currentConversation());
 // no autofocus: keyboard and screen-reader users start at the top, where the skip link leads to the text box

@@ -6,7 +6,8 @@ export const STRINGS = {
     title: "政务服务助手",
     hotline: "热线电话",
     skip: "跳到输入框",
-    tools: "设置",
+    tools: "显示和语言",
+    settings: "设置",
     large: "大字",
     voice: "语音播报",
     otherLanguage: "English",
@@ -27,7 +28,7 @@ export const STRINGS = {
     stop: "停止朗读",
     speechFailed: "暂时无法朗读，请看文字。",
     welcome: "您好！我是政务服务助手。请直接说您要办什么事，例如“怎么办身份证”。" +
-      "看不清可以点上面的“大字”，想听可以点“语音播报”。需要人工帮助，点“转人工”或拨打12345。",
+      "看不清可以点上面的“大字”，想听可以点“语音播报”（手机上在“设置”里）。需要人工帮助，点“转人工”或拨打12345。",
     suggestions: ["怎么办身份证", "社保卡怎么申领", "怎么提取公积金"],
     suggestionsLabel: "常见问题",
     error: "出错了，请稍后再试，或拨打12345。",
@@ -51,7 +52,8 @@ export const STRINGS = {
     title: "Government Services Assistant",
     hotline: "Hotline",
     skip: "Skip to the message box",
-    tools: "Settings",
+    tools: "Display and language",
+    settings: "Settings",
     large: "Large text",
     voice: "Read aloud",
     otherLanguage: "中文",
@@ -72,7 +74,8 @@ export const STRINGS = {
     stop: "Stop",
     speechFailed: "Reading aloud is not available right now; please read the text.",
     welcome: "Hello! I am the government services assistant. Tell me what you need to do, for example " +
-      "\"how do I get an ID card\". For bigger text press \"Large text\"; to hear answers press \"Read aloud\". " +
+      "\"how do I get an ID card\". For bigger text press \"Large text\"; to hear answers press \"Read aloud\" " +
+      "(on a phone, under \"Settings\"). " +
       "For a person press \"Talk to a person\" or call 12345.",
     suggestions: ["How do I get an ID card", "Apply for a social security card", "Withdraw my housing fund"],
     suggestionsLabel: "Common questions",
