@@ -8,15 +8,18 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import httpx
 import psutil
 import pytest
 
 from core.secrets import SECRET_FIELDS, SECRETS_FILE
-from core.settings import PROJECT_ROOT, env_name, process_environment
-from govbot.supervisor import port_is_free
+from core.settings import PROJECT_ROOT, Settings, env_name, process_environment
+from govbot.stack import build_services
+from govbot.supervisor import Service, Supervisor, port_is_free
+from govbot.training import train
 from testkit.helpers import WebConversation, free_port, open_conversation
 
 STARTUP_TIMEOUT = 900  # a cold start trains the model first
@@ -147,3 +150,22 @@ class Gateway:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+@contextmanager
+def rasa_and_action_server(var_dir: Path, rasa_token: str,
+                           actions_token: str) -> Iterator[tuple[Settings, list[Service]]]:
+    """The real action server and Rasa, as `govbot run` starts them (with these tokens, on free ports), healthy;
+    stopped on leaving. Gives their settings and their services (whose processes and logs outlive the stop)."""
+    settings = Settings(var_dir=var_dir, models_dir=PROJECT_ROOT / "var" / "models",
+                        index_root=PROJECT_ROOT / "var" / "index", rasa_port=free_port(), actions_port=free_port(),
+                        rasa_token=rasa_token, actions_token=actions_token)
+    model = train(settings)  # nothing to do when the model for the current data exists
+    services = build_services(settings, model)[:2]  # the action server and Rasa
+    supervisor = Supervisor(services, poll_interval=0.5)
+    supervisor.start()
+    try:
+        supervisor.wait_until_healthy(timeout=600)
+        yield settings, services
+    finally:
+        supervisor.stop(grace=15)

@@ -30,9 +30,9 @@ from channels.common.rasa_client import RasaClient
 from core.settings import PROJECT_ROOT, Settings
 from govbot.stack import build_services
 from govbot.supervisor import Supervisor
-from govbot.training import train
 from testkit.conversation import tracker
 from testkit.helpers import free_port
+from testkit.stack import rasa_and_action_server
 
 TOKEN = "probe-token-0123456789abcdefghijklmnopqrstuvwxyz"
 MAX_BODY = 64 * 1024
@@ -351,15 +351,7 @@ async def test_without_a_token_the_client_sends_none() -> None:
 
 @pytest.mark.slow
 def test_rasa_api_needs_the_token_which_stays_off_command_lines_and_logs(tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path, models_dir=PROJECT_ROOT / "var" / "models",
-                        index_root=PROJECT_ROOT / "var" / "index", rasa_port=free_port(), actions_port=free_port(),
-                        rasa_token="rasa-" + TOKEN, actions_token="actions-" + TOKEN)
-    model = train(settings)  # nothing to do when the model for the current data exists
-    services = build_services(settings, model)[:2]  # the action server and Rasa
-    supervisor = Supervisor(services, poll_interval=0.5)
-    supervisor.start()
-    try:
-        supervisor.wait_until_healthy(timeout=600)
+    with rasa_and_action_server(tmp_path, "rasa-" + TOKEN, "actions-" + TOKEN) as (settings, services):
         rasa = f"http://127.0.0.1:{settings.rasa_port}"
         token = {"token": settings.rasa_token}
         assert httpx.get(f"{rasa}/status").status_code == 401
@@ -378,8 +370,6 @@ def test_rasa_api_needs_the_token_which_stays_off_command_lines_and_logs(tmp_pat
         process = psutil.Process(services[1].process.pid)
         assert not any(settings.rasa_token in argument for argument in process.cmdline())
         assert "GOVBOT_RASA_TOKEN" not in process.environ()
-    finally:
-        supervisor.stop(grace=15)
     for service in services:
         log = service.log_path.read_text(errors="replace")
         assert settings.rasa_token not in log and settings.actions_token not in log

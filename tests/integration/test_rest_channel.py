@@ -21,11 +21,9 @@ import psutil
 import pytest
 
 from channels.common.rasa_client import RasaClient
-from core.settings import PROJECT_ROOT, Settings
-from govbot.stack import build_services
-from govbot.supervisor import Supervisor
-from govbot.training import train
+from core.settings import PROJECT_ROOT
 from testkit.helpers import free_port
+from testkit.stack import rasa_and_action_server
 
 TOKEN = "rest-channel-token-0123456789abcdefghijklmnopqrstuvwxyz"
 RASA_PYTHON = PROJECT_ROOT / ".venv-rasa" / "bin" / "python"
@@ -157,15 +155,7 @@ def test_a_channel_without_a_configured_token_refuses_everything(channel_url: st
 @pytest.mark.slow
 def test_rasa_webhook_answers_only_the_token_which_stays_off_command_lines_environments_and_logs(
         tmp_path: Path) -> None:
-    settings = Settings(var_dir=tmp_path, models_dir=PROJECT_ROOT / "var" / "models",
-                        index_root=PROJECT_ROOT / "var" / "index", rasa_port=free_port(), actions_port=free_port(),
-                        rasa_token="rasa-" + TOKEN, actions_token="actions-" + TOKEN)
-    model = train(settings)  # nothing to do when the model for the current data exists
-    services = build_services(settings, model)[:2]  # the action server and Rasa
-    supervisor = Supervisor(services, poll_interval=0.5)
-    supervisor.start()
-    try:
-        supervisor.wait_until_healthy(timeout=600)
+    with rasa_and_action_server(tmp_path, "rasa-" + TOKEN, "actions-" + TOKEN) as (settings, services):
         rasa = f"http://127.0.0.1:{settings.rasa_port}"
         hello = {"sender": "web:rest-probe", "message": "hello"}
         assert httpx.get(f"{rasa}/webhooks/rest/").json() == {"status": "ok"}
@@ -199,7 +189,5 @@ def test_rasa_webhook_answers_only_the_token_which_stays_off_command_lines_envir
             environment = process.environ()
             assert "GOVBOT_RASA_TOKEN" not in environment
             assert not any(settings.rasa_token in value for value in environment.values())
-    finally:
-        supervisor.stop(grace=15)
     for service in services:
         assert settings.rasa_token not in service.log_path.read_text(errors="replace")
