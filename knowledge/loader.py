@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from knowledge.schema import LANGUAGES, ServiceItem
+from knowledge.schema import LANGUAGES, REPLACED_FIELDS, ServiceItem
 
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: many times faster
 MANIFEST_NAME = "kb.yml"  # optional: `languages: [en]` for a knowledge base in fewer languages
@@ -62,10 +62,17 @@ def parse_item(path: Path, languages: tuple[str, ...] = LANGUAGES) -> tuple[Serv
         return None, [KnowledgeError(name, where, f"bad YAML: {getattr(error, 'problem', None) or error}")]
     if not isinstance(data, dict):
         return None, [KnowledgeError(name, "(file)", "must be a YAML mapping of fields")]
+    replaced = [KnowledgeError(name, field, REPLACED_FIELDS[field]) for field in data if field in REPLACED_FIELDS]
     try:
-        item = ServiceItem.model_validate(data)
+        item = ServiceItem.model_validate({key: value for key, value in data.items() if key not in REPLACED_FIELDS})
     except ValidationError as error:
-        return None, _pydantic_errors(name, error)
+        return None, replaced + _pydantic_errors(name, error)
+    if replaced:
+        return None, replaced
+    unnamed = [KnowledgeError(name, f"hotlines.{index}.{language}", f"say whose line this is in {language}")
+               for index, language in item.missing_hotline_names()]
+    if unnamed:
+        return None, unnamed
     missing = [KnowledgeError(name, language, f"the {language} language is missing")
                for language in languages if getattr(item, language) is None]
     if missing:

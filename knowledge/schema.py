@@ -13,6 +13,16 @@ CATEGORIES = (
 )
 LANGUAGES = ("zh", "en")
 ID_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+HOTLINE_NUMBER_PATTERN = r"^[0-9]{3,11}$"  # digits only: 122, 12345, a city's 8-digit line, an 11-digit mobile
+URL_PATTERN = r"^https?://\S+$"
+# How one hotline reads in an answer, per language: the number, then whose line it is; lines joined by `separator`.
+HOTLINE_FORMAT = {"zh": ("{number}（{whose}）", "、"), "en": ("{number} ({whose})", ", ")}
+# Fields an older schema had, and what to write instead (the loader reports these as `file: field: reason`).
+REPLACED_FIELDS = {
+    "hotline": 'the free-text hotline is no longer read; write hotlines: a list of lines, each with number '
+               '(digits only, in quotes), zh and en (whose line it is), e.g. hotlines: [{number: "12345", '
+               'zh: 政务服务便民热线, en: citizen service hotline}]',
+}
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -26,6 +36,47 @@ class Where(Strict):
 
     online: Optional[Text] = None
     offices: Optional[Text] = None
+
+
+class Hotline(Strict):
+    """One telephone line for the item: its number and whose line it is, in each language."""
+
+    number: Annotated[str, StringConstraints(pattern=HOTLINE_NUMBER_PATTERN)]
+    zh: Optional[Text] = None
+    en: Optional[Text] = None
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def number_is_text(cls, value: object) -> object:
+        if isinstance(value, int):
+            raise ValueError(f'write the number in quotes, as text: number: "{value}"')
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise ValueError(f"{value!r} is not a telephone number: digits only, no spaces or dashes")
+        if isinstance(value, str) and not 3 <= len(value) <= 11:
+            raise ValueError(f"{value!r} has {len(value)} digits; a telephone number has 3 to 11")
+        return value
+
+    def whose(self, language: str) -> str:
+        """Whose line this is, in `language` (in the other language if that one is missing)."""
+        return (self.zh if language == "zh" else self.en) or self.en or self.zh or ""
+
+
+class Source(Strict):
+    """Where a fact in the item was checked: the source's title, its address, the day it was read, and what it
+    confirmed (optional)."""
+
+    title: Text
+    url: Annotated[str, StringConstraints(pattern=URL_PATTERN)]
+    checked: dt.date
+    note: Optional[Text] = None
+
+
+def format_hotlines(hotlines: list[Hotline], language: str) -> str:
+    """The hotlines as one line of an answer: "122（交通事故报警）、12345（政务服务便民热线）" or
+    "122 (traffic accident police), 12345 (citizen service hotline)" (Chinese if the language is unknown)."""
+    entry, separator = HOTLINE_FORMAT.get(language, HOTLINE_FORMAT["zh"])
+    return separator.join(entry.format(number=line.number, whose=line.whose(language)) if line.whose(language)
+                          else line.number for line in hotlines)
 
 
 class LocalizedItem(Strict):
@@ -42,6 +93,9 @@ class LocalizedItem(Strict):
     where: Optional[Where] = None
     legal_basis: Optional[Text] = None
     sample_questions: list[Text] = Field(default_factory=list)
+    # Services people confuse with this one that it does NOT cover ("药品经营许可证" for the food-business
+    # licence): a question closer to one of these than to the item itself is not answered from it.
+    not_this: list[Text] = Field(default_factory=list)
 
 
 class ServiceItem(Strict):
@@ -49,8 +103,9 @@ class ServiceItem(Strict):
 
     id: Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=80)]
     category: str
-    hotline: Optional[Text] = None
+    hotlines: list[Hotline] = Field(default_factory=list)
     updated: Optional[dt.date] = None
+    sources: list[Source] = Field(default_factory=list)
     zh: Optional[LocalizedItem] = None
     en: Optional[LocalizedItem] = None
 
@@ -66,6 +121,24 @@ class ServiceItem(Strict):
         if self.zh is None and self.en is None:
             raise ValueError("the item has neither zh nor en content")
         return self
+
+    @field_validator("hotlines")
+    @classmethod
+    def hotlines_are_distinct(cls, hotlines: list[Hotline]) -> list[Hotline]:
+        numbers = [line.number for line in hotlines]
+        repeated = sorted({number for number in numbers if numbers.count(number) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} listed more than once")
+        return hotlines
+
+    def missing_hotline_names(self) -> list[tuple[int, str]]:
+        """(index, language) of every hotline that does not say whose line it is in one of the item's languages."""
+        return [(index, language) for index, line in enumerate(self.hotlines)
+                for language in self.languages if not getattr(line, language)]
+
+    def hotline_text(self, language: str) -> str:
+        """The item's hotlines as one line of an answer in `language` (empty when it has none)."""
+        return format_hotlines(self.hotlines, language)
 
     @property
     def languages(self) -> tuple[str, ...]:

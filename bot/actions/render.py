@@ -29,7 +29,7 @@ def render_answer(item: ServiceItem, language: str, large_text: bool = False) ->
     facts = [(label(language, "fees"), text.fees), (label(language, "time"), text.processing_time),
              (label(language, "online"), text.where.online if text.where else None),
              (label(language, "offices"), text.where.offices if text.where else None),
-             (label(language, "hotline"), item.hotline)]
+             (label(language, "hotline"), item.hotline_text(language))]
     return "\n".join(lines + [f"{name}: {value}" for name, value in facts if value])
 
 
@@ -97,7 +97,8 @@ def _materials(text: LocalizedItem, language: str) -> list[str]:
 
 
 def _hotline(item: ServiceItem, language: str) -> list[str]:
-    return [f"{label(language, 'hotline')}: {item.hotline}"] if item.hotline else []
+    """The hotline line: "咨询电话: 122（交通事故报警和交通管理求助）、12345（政务服务便民热线）"."""
+    return [f"{label(language, 'hotline')}: {item.hotline_text(language)}"] if item.hotlines else []
 
 
 def _menu(language: str) -> list[str]:

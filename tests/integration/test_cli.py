@@ -56,7 +56,7 @@ def test_installed_command_works_from_any_directory(tmp_path):
     result = subprocess.run([str(script), "kb", "validate"], capture_output=True, text=True, timeout=60,
                             cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
-    assert "60 items, all valid" in result.stdout
+    assert "61 items, all valid" in result.stdout
     listed = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
     for command in ("run", "train", "kb", "eval"):
         assert f"    {command} " in listed.stdout

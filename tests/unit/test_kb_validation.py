@@ -178,7 +178,7 @@ def test_shipped_items_are_complete_in_both_languages():
             assert len(content.sample_questions) >= 6, (item.id, language)
             assert len(content.steps) >= 3 and content.materials and content.fees and content.processing_time, item.id
             assert content.where and (content.where.online or content.where.offices), item.id
-        assert item.hotline, item.id
+        assert item.hotlines and all(line.zh and line.en for line in item.hotlines), item.id
 
 
 def test_every_catalogue_item_is_in_the_knowledge_base():
@@ -187,3 +187,83 @@ def test_every_catalogue_item_is_in_the_knowledge_base():
     assert len(rows) == 60
     assert {row[0] for row in rows} <= set(items)
     assert all(items[row[0]].category == row[1] for row in rows)
+
+
+# ---- hotlines and sources --------------------------------------------------------------------------------------
+def item_with(kb: Path, name: str, **fields) -> Path:
+    data = example_data()
+    data.update(id=name, **fields)
+    return write_item(kb, name, data)
+
+
+def test_the_old_free_text_hotline_says_what_to_write_instead(kb):
+    data = example_data()
+    data["id"] = "old-hotline"
+    del data["hotlines"]
+    data["hotline"] = "12122 (road traffic) / 12345"
+    write_item(kb, "old-hotline", data)
+    [error] = errors_for(kb)
+    assert error.startswith("old-hotline.yml: hotline: the free-text hotline is no longer read; write hotlines: ")
+    assert 'hotlines: [{number: "12345", zh: 政务服务便民热线, en: citizen service hotline}]' in error
+
+
+@pytest.mark.parametrize("number, reason", [
+    (12345, 'hotlines.0.number: write the number in quotes, as text: number: "12345"'),
+    ("12345 / 12122", "hotlines.0.number: '12345 / 12122' is not a telephone number: digits only"),
+    ("0571-12345", "hotlines.0.number: '0571-12345' is not a telephone number: digits only"),
+    ("12", "hotlines.0.number: '12' has 2 digits; a telephone number has 3 to 11"),
+    ("123456789012", "hotlines.0.number: '123456789012' has 12 digits; a telephone number has 3 to 11"),
+])
+def test_a_hotline_number_is_3_to_11_digits(kb, number, reason):
+    item_with(kb, "bad-number", hotlines=[{"number": number, "zh": "热线", "en": "hotline"}])
+    [error] = errors_for(kb)
+    assert error.startswith(f"bad-number.yml: {reason}")
+
+
+def test_a_hotline_says_whose_line_it_is_in_each_language(kb):
+    item_with(kb, "no-name", hotlines=[{"number": "12345", "zh": "政务服务便民热线"}])
+    assert errors_for(kb) == ["no-name.yml: hotlines.0.en: say whose line this is in en"]
+
+
+def test_a_hotline_is_listed_once(kb):
+    line = {"number": "12345", "zh": "政务服务便民热线", "en": "citizen service hotline"}
+    item_with(kb, "twice", hotlines=[line, line])
+    [error] = errors_for(kb)
+    assert error.startswith("twice.yml: hotlines: ") and "12345 listed more than once" in error
+
+
+def test_a_hotline_has_only_number_and_names(kb):
+    item_with(kb, "extra", hotlines=[{"number": "12345", "zh": "热线", "en": "hotline", "hours": "24h"}])
+    [error] = errors_for(kb)
+    assert error.startswith("extra.yml: hotlines.0.hours: ")
+
+
+def test_sources_need_a_title_a_web_address_and_the_day_checked(kb):
+    good = {"title": "居民身份证法", "url": "https://example.org/law", "checked": "2026-12-03"}
+    item_with(kb, "sourced", sources=[good])
+    assert load_items(kb)[1].sources[0].checked.isoformat() == "2026-12-03"
+    item_with(kb, "bad-sources", sources=[{**good, "url": "example.org/law"}, {**good, "checked": "yesterday"},
+                                          {"url": good["url"], "checked": good["checked"]}])
+    errors = errors_for(kb)
+    assert [error.split(": ")[1] for error in errors] == ["sources.0.url", "sources.1.checked", "sources.2.title"]
+
+
+def test_the_corrections_are_in_the_shipped_items():
+    items = {item.id: item for item in load_items(EXAMPLE.parent)}
+    for item_id in ("driver-license-renew", "driver-license-replace", "traffic-violation", "vehicle-registration"):
+        item = items[item_id]
+        assert [line.number for line in item.hotlines] == ["122", "12345"], item_id
+        assert "12122" not in item.model_dump_json(exclude={"sources"}) and item.sources, item_id
+    for item_id in ("id-card-first-apply", "id-card-lost-replace", "id-card-renew"):
+        assert "60日内" in items[item_id].zh.processing_time and "30日" in items[item_id].zh.processing_time
+        assert "60 days" in items[item_id].en.processing_time and "30 days" in items[item_id].en.processing_time
+    first = items["id-card-first-apply"]
+    assert "跨省通办" in first.zh.summary and "inter-provincial" in first.en.summary
+    assert "食品经营许可和备案管理办法" in items["food-business-license"].zh.legal_basis
+    subsistence = items["subsistence-allowance"]
+    assert "草案" in subsistence.zh.legal_basis and "draft" in subsistence.en.legal_basis
+    pension = items["personal-pension"]
+    assert pension.category == "social-security"
+    assert "12000元" in pension.zh.summary and "12,000 yuan" in pension.en.summary
+    assert min(len(pension.zh.sample_questions), len(pension.en.sample_questions)) >= 6
+    assert all(source.checked.isoformat() == "2026-12-03" for item in items.values() for source in item.sources)

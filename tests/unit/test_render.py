@@ -62,6 +62,28 @@ def test_each_field_is_rendered_under_the_item_title(field, zh_head, en_head):
         assert lines[-1].startswith("咨询电话: " if language == "zh" else "Hotline: ")
 
 
+TRAFFIC = ITEMS["traffic-violation"]
+ZH_HOTLINE = "咨询电话: 122（交通事故报警和交通管理求助）、12345（政务服务便民热线）"
+EN_HOTLINE = "Hotline: 122 (traffic accidents and traffic police help), 12345 (citizen service hotline)"
+
+
+@pytest.mark.parametrize("language, line", [("zh", ZH_HOTLINE), ("en", EN_HOTLINE)])
+def test_hotlines_are_numbered_lines_with_whose_line_each_is(language, line):
+    assert render_answer(TRAFFIC, language).splitlines()[-1] == line
+    large = render_answer(TRAFFIC, language, large_text=True).splitlines()
+    assert large[-2] == line  # then the menu
+    for field in ("materials", "fees", "where"):
+        assert render_field(TRAFFIC, field, language).splitlines()[-1] == line
+
+
+def test_every_answer_shows_each_of_its_hotline_numbers_once():
+    for item in ITEMS.values():
+        for language in ("zh", "en"):
+            text = render_answer(item, language, large_text=True)
+            hotline = next(line for line in text.splitlines() if line.startswith(("咨询电话: ", "Hotline: ")))
+            assert [n for n in re.findall(r"\d+", hotline)] == [line.number for line in item.hotlines], item.id
+
+
 def test_all_steps_are_shown_when_asked_for_even_beyond_five():
     assert len(numbered(render_field(SIX_STEPS, "steps", "zh"))) == 6
 

@@ -1,7 +1,8 @@
 // Builds the elements of one chat message: its text (with links), its buttons and its play button.
 
-// web addresses, and service hotlines such as 12345 or 12367 (not amounts like "12345元")
-const LINK = /(https?:\/\/[^\s，。；、）)<>"]+|www\.[^\s，。；、）)<>"]+|\b123\d{2}\b(?!\s*(?:元|yuan|%|年|个)))/g;
+// web addresses, and service hotlines such as 12345 or 12367 (not amounts like "12345元"), and the short
+// emergency lines (110, 119, 120, 122) where a hotline list names whose line it is: "122（交通事故报警…）"
+const LINK = /(https?:\/\/[^\s，。；、）)<>"]+|www\.[^\s，。；、）)<>"]+|\b123\d{2}\b(?!\s*(?:元|yuan|%|年|个))|\b1[12]\d\b(?=\s*[（(]))/g;
 
 /** Text as nodes, with web addresses and hotline numbers as real links. */
 export function linkedText(text) {
