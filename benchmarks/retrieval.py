@@ -2,7 +2,9 @@
 latency, build time and memory; calibrate the decision thresholds; scale run; public FAQs.
 
 Usage: .venv/bin/python -m benchmarks.retrieval [--encoders e5-st,use-m3] [--calibrate]
-                                                [--scale 50000] [--external]
+                                                [--scale 50000] [--external] [--skip-quality] [--skip-methods]
+Also prints the served search on every query set by split, style and language, and the honest-answers methods
+one by one (benchmarks/answer_methods.py).
 Prints figures only; changes nothing (copy calibrated thresholds into knowledge/search.yml).
 """
 
@@ -26,7 +28,8 @@ from knowledge.embedder import load_encoder  # noqa: E402
 from knowledge.evaluate import EvalQuery, evaluate, in_scope_refused, read_queries, score  # noqa: E402
 from knowledge.index import build_index, make_faiss_index  # noqa: E402
 from knowledge.loader import load_items  # noqa: E402
-from knowledge.search import KnowledgeSearch, SearchResult, combine  # noqa: E402
+from knowledge.normalize import normalize_question  # noqa: E402
+from knowledge.search import KnowledgeSearch, Scores, SearchResult, combine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -114,10 +117,13 @@ def calibrate(queries: list[EvalQuery], results: list[SearchResult],
 
 
 def scored(search: KnowledgeSearch, queries: list[EvalQuery], ranking: str,
-           signals: list[tuple[np.ndarray, np.ndarray]], ranking_config) -> list[SearchResult]:  # type: ignore[no-untyped-def]
-    """Results for a ranking method from precomputed (dense, lexical) item scores."""
-    return [search.result(q.query, combine(dense, lexical, ranking, ranking_config), dense, lexical, k=10)
-            for q, (dense, lexical) in zip(queries, signals)]
+           signals: list[Scores], ranking_config) -> list[SearchResult]:  # type: ignore[no-untyped-def]
+    """Results for a ranking method from precomputed item scores (decided by the score thresholds)."""
+    results = []
+    for query, found in zip(queries, signals):
+        found.combined = combine(found.dense, found.words, ranking, ranking_config, found.sounds)  # type: ignore[arg-type]
+        results.append(search.result(query.query, found, k=10))
+    return results
 
 
 def describe(decision: DecisionConfig) -> str:
@@ -141,7 +147,7 @@ def quality(encoder_name: str, items, queries: list[EvalQuery], config: SearchCo
     timings = [search.search(q.query).latency_ms for q in queries]
     print(f" search latency ({config.ranking.method}, query embedding included, no cache): "
           f"p50 {percentile(timings, 0.5):.1f} ms, p95 {percentile(timings, 0.95):.1f} ms", flush=True)
-    signals = [(search.dense_scores(q.query.strip()), search.bm25.scores(q.query.strip())) for q in queries]
+    signals = [search.scores(normalize_question(q.query)) for q in queries]
     groups = by_language(queries)
     even, odd = list(range(0, len(queries), 2)), list(range(1, len(queries), 2))
     for ranking in RANKINGS:
@@ -216,7 +222,9 @@ def scale(count: int, config: SearchConfig, kinds: tuple[str, ...] = ("flat", "i
 
 
 def external(config: SearchConfig) -> None:
-    """Import each public FAQ set and evaluate on its labelled queries (measured, not tuned)."""
+    """Import each public FAQ set and evaluate on its labelled queries (measured, not tuned): with search.yml's
+    thresholds, and with the thresholds `govbot kb import` makes from the set's own texts."""
+    from knowledge.calibration import fit_thresholds
     from knowledge.faq_import import import_faq
     from knowledge.service import open_search
 
@@ -226,24 +234,51 @@ def external(config: SearchConfig) -> None:
             kb = Path(scratch) / folder.name
             import_faq(folder / "faq.jsonl", kb)
             search = open_search(kb, config=config, encoder=encoder, index_dir=Path(scratch) / "index")
-            for name in ("queries.jsonl", "queries_unanswerable.jsonl"):
-                if (folder / name).is_file():
-                    queries = read_queries(folder / name)
-                    report, results = evaluate(search, queries)
-                    print(f" {folder.name}/{name}: n {report.n}, top1 {report.top1:.3f}, top3 {report.top3:.3f}, "
-                          f"mrr {report.mrr:.3f}, none recall {report.none_recall:.3f}, "
-                          f"refused in scope {in_scope_refused(queries, results):.3f}, "
-                          f"p50 {report.latency_ms_p50:.1f} ms, p95 {report.latency_ms_p95:.1f} ms")
+            own = fit_thresholds(search)
+            for label, calibration in (("search.yml thresholds", None), (f"own thresholds {own.none_below}", own)):
+                search.calibration = calibration
+                for name in ("queries.jsonl", "queries_unanswerable.jsonl"):
+                    if (folder / name).is_file():
+                        queries = read_queries(folder / name)
+                        report, results = evaluate(search, queries)
+                        print(f" {folder.name}/{name} ({label}): n {report.n}, top1 {report.top1:.3f}, "
+                              f"top3 {report.top3:.3f}, mrr {report.mrr:.3f}, none recall {report.none_recall:.3f}, "
+                              f"answerable refused {report.answerable_refused:.3f}, "
+                              f"p50 {report.latency_ms_p50:.1f} ms, p95 {report.latency_ms_p95:.1f} ms", flush=True)
+
+
+def served() -> None:
+    """The served search (knowledge/items with its calibration.json) on every query set, by split, style and
+    language; query embedding included, no cache."""
+    from benchmarks.answer_methods import SETS, table
+    from knowledge.service import open_search
+
+    search = open_search(KB)
+    search.cache.size = 0
+    search.search("预热 warm-up")
+    calibration = search.calibration
+    print(f"\nserved search: answerability check {'on' if calibration and calibration.answerability else 'off'}"
+          f" (refuse below {calibration.refuse_below if calibration else '-'}), {len(search.items)} items")
+    for name in SETS:
+        path = DEV.parent / name
+        if path.is_file():
+            queries = read_queries(path)
+            results = [search.search(q.query, k=10) for q in queries]
+            for split in sorted({q.field("split") for q in queries}):
+                chosen = [i for i, q in enumerate(queries) if q.field("split") == split]
+                table(f"{name} (split {split}; the answerability check was trained on all but 'holdout' lines)",
+                      [queries[i] for i in chosen], [results[i] for i in chosen])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--encoders", default="e5-st,use-m3")
+    parser.add_argument("--encoders", default="e5-st")
     parser.add_argument("--calibrate", action="store_true", help="search the decision thresholds on the dev set")
     parser.add_argument("--scale", type=int, default=0, help="also run FAISS on this many synthetic items")
     parser.add_argument("--external", action="store_true", help="also import and evaluate the public FAQ sets")
     parser.add_argument("--scale-kinds", default="flat,ivf,hnsw", help="index kinds of the scale run (flat first)")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-methods", action="store_true", help="skip the honest-answers methods, one by one")
     args = parser.parse_args()
     config = SearchConfig.load()
     items = load_items(KB)
@@ -253,6 +288,11 @@ def main() -> None:
     if not args.skip_quality:
         for name in args.encoders.split(","):
             quality(name.strip(), items, queries, config, args.calibrate)
+    served()
+    if not args.skip_methods:
+        from benchmarks.answer_methods import ladder
+
+        ladder(config.encoder)
     if args.external:
         print("\npublic FAQ sets (imported with govbot kb import):")
         external(config)

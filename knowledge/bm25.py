@@ -1,7 +1,8 @@
 """BM25 lexical ranking over jieba tokens (Chinese) and lower-cased words (English).
 
 Chinese words of the documents are also indexed by their toneless pinyin ("身份证" →
-"shenfenzheng"), so a question typed in pinyin still finds its item.
+"shenfenzheng"), so a question typed in pinyin still finds its item. The BM25 class itself
+ranks any token lists (the search also runs it over pinyin syllable pairs: knowledge.pinyin).
 """
 
 import logging
@@ -38,11 +39,11 @@ def document_tokens(text: str) -> list[str]:
 
 
 class BM25:
-    """Okapi BM25 over a fixed list of documents."""
+    """Okapi BM25 over a fixed list of documents, each given as its list of tokens."""
 
-    def __init__(self, documents: list[str], k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, documents: list[list[str]], k1: float = 1.2, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
-        self.term_counts = [Counter(document_tokens(document)) for document in documents]
+        self.term_counts = [Counter(tokens) for tokens in documents]
         self.lengths = np.array([sum(counts.values()) for counts in self.term_counts], dtype=np.float32)
         self.average_length = float(self.lengths.mean()) if len(documents) else 0.0
         frequency: Counter[str] = Counter()
@@ -55,12 +56,16 @@ class BM25:
             for term, count in counts.items():
                 self.postings.setdefault(term, []).append((index, count))
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every document for the query (0 where no term matches)."""
+    def knows(self, term: str) -> bool:
+        """True when some document has the term."""
+        return term in self.idf
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every document for the query tokens (0 where no term matches)."""
         result = np.zeros(len(self.term_counts), dtype=np.float32)
         if not self.average_length:
             return result
-        for term in set(tokenize(query)):
+        for term in set(tokens):
             idf = self.idf.get(term)
             if idf is None:
                 continue

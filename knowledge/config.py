@@ -32,6 +32,8 @@ class RankingConfig(_Section):
     method: Literal["dense", "bm25", "fused"] = "fused"
     bm25_weight: float = Field(default=0.05, ge=0)  # fused = dense + bm25_weight * min(bm25 / bm25_saturation, 1)
     bm25_saturation: float = Field(default=20.0, gt=0)     # a BM25 score this high counts as full lexical evidence
+    sound_weight: float = Field(default=0.0, ge=0)         # the same for BM25 over pinyin syllable pairs (0: off)
+    sound_saturation: float = Field(default=20.0, gt=0)
 
 
 class DecisionConfig(_Section):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from core.settings import Settings
+from knowledge.answerability import read_calibration
 from knowledge.config import SearchConfig
 from knowledge.embedder import encoder_id, load_encoder
 from knowledge.index import Encoder, is_fresh, open_index
@@ -61,7 +62,11 @@ def open_search(kb_dir: Optional[Path] = None, config: Optional[SearchConfig] = 
     items = load_items(kb_dir)
     encoder = encoder or load_encoder(config.encoder, threads=config.threads, model_dir=settings.embedding_model_dir)
     index, rebuilt = open_index(index_dir or index_dir_for(kb_dir, settings.index_root), items, encoder, config.index)
+    calibration = read_calibration(kb_dir)
+    if calibration is not None and not calibration.applies_to(items, encoder.model_id):
+        log.warning("calibration_stale", extra={"fields": {"kb": kb_dir.name}})
+        calibration = None
     log.info("knowledge_loaded", extra={"fields": {
         "items": len(items), "vectors": index.index.ntotal, "model": encoder.model_id, "rebuilt": rebuilt,
-        "seconds": round(time.perf_counter() - started, 2)}})
-    return KnowledgeSearch(items=items, index=index, encoder=encoder, config=config)
+        "calibrated": calibration is not None, "seconds": round(time.perf_counter() - started, 2)}})
+    return KnowledgeSearch(items=items, index=index, encoder=encoder, config=config, calibration=calibration)

@@ -11,6 +11,7 @@ from knowledge.config import SearchConfig
 from knowledge.evaluate import evaluate, read_queries
 from knowledge.index import MANIFEST_FILE, is_fresh, open_index, read_manifest
 from knowledge.loader import load_items
+from knowledge.schema import Hotline
 from knowledge.search import decide
 from knowledge.service import DEFAULT_KB_DIR, open_search
 
@@ -120,7 +121,8 @@ def test_index_is_persisted_reused_and_rebuilt_when_stale(search, tmp_path):
     assert manifest["items"] == 3 and manifest["vectors"] == index.index.ntotal and manifest["kind"] == "flat"
     _, rebuilt = open_index(target, items, encoder, config)
     assert not rebuilt and encoder.passage_calls == 1
-    changed = [items[0].model_copy(update={"hotline": "12333"}), *items[1:]]
+    hotline = Hotline(number="12333", zh="人社服务热线", en="social security hotline")
+    changed = [items[0].model_copy(update={"hotlines": [hotline]}), *items[1:]]
     assert not is_fresh(target, changed, encoder.model_id, config)
     _, rebuilt = open_index(target, changed, encoder, config)
     assert rebuilt and encoder.passage_calls == 2
