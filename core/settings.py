@@ -64,6 +64,12 @@ def _log_level(value: str) -> str:
     return level
 
 
+def _web_address(value: str) -> str:
+    if not re.fullmatch(r"https?://[^\s/]+(?:/\S*)?", value):
+        raise ValueError(f"must be a web address starting with https:// or http://, got {value!r}")
+    return value
+
+
 def _webhook_secret(value: str) -> str:
     if value and not _WEBHOOK_SECRET.match(value):
         raise ValueError("must be 1-256 letters, digits, _ or -")  # never echo a secret
@@ -156,6 +162,14 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "var" / "embeddings" / "multilingual-e5-small", validation_alias="GOVBOT_EMBEDDING_MODEL_DIR",
         description="The sentence-embedding model, converted once by scripts/setup; an installed asset, so it "
                     "stays in the project's var/ and does not follow GOVBOT_VAR_DIR")
+
+    # --- what the bot tells a citizen it cannot help -----------------------------------------------------------
+    portal_name: str = Field("国家政务服务平台", min_length=1, validation_alias="GOVBOT_PORTAL_NAME",
+                             description="The government service portal the bot points to for a service it has no "
+                                         "guide for (named in Chinese replies)")
+    portal_url: Annotated[str, AfterValidator(_web_address)] = Field(
+        "https://gjzwfw.www.gov.cn/", validation_alias="GOVBOT_PORTAL_URL",
+        description="The address of that portal, given in the reply in both languages")
 
     # --- handoff to a person ---------------------------------------------------------------------------------
     canned_replies: FolderPath = Field(PROJECT_ROOT / "handoff" / "canned_replies.yml",

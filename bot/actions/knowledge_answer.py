@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.actions.context import reply_language, say, user_text
+from bot.actions.context import reply_language, reply_payload, say, user_text
 from bot.actions.handoff import hand_off
 from bot.actions.render import choice_buttons, clarify_text, person_button, rating_buttons, render_answer, render_field
 from bot.actions.runtime import knowledge
+from bot.actions.topic import topic_words
 from bot.actions.wording import field_asked, subject_words
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from knowledge.schema import ServiceItem
@@ -69,15 +72,28 @@ def offer_choices(dispatcher: CollectingDispatcher, tracker: Tracker, item_ids: 
             SlotSet("last_decision", "clarify"), SlotSet("failed_turns", 0.0), SlotSet("pending_offer", None)]
 
 
+@lru_cache(maxsize=1)
+def portal() -> tuple[str, str]:
+    """The government service portal the not-found reply points to: (name, address), from the settings."""
+    settings = Settings.from_env()
+    return settings.portal_name, settings.portal_url
+
+
 def answer_nothing(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> Events:
-    """Say plainly that nothing fits; the second time in a row, hand the user to a person."""
+    """Say plainly that the service asked about is not in the guide, naming it in the asker's words, and point
+    to the 12345 hotline, the portal and a person (never to a department); the second time in a row, hand the
+    user to a person."""
     failed = int(tracker.get_slot("failed_turns") or 0) + 1
     events: Events = [SlotSet("last_question", question), SlotSet("last_decision", "none"),
                       SlotSet("offered_items", None), SlotSet("pending_offer", None)]
     if failed >= FAILED_TURNS_BEFORE_HANDOFF:
         return events + hand_off(dispatcher, tracker, "not_understood", response="utter_handoff_after_failures")
-    say(dispatcher, tracker, "none", response="utter_cannot_answer_service", decision="none",
-        buttons=[person_button(reply_language(tracker))])
+    language = reply_language(tracker)
+    portal_name, portal_url = portal()
+    # Rasa fills the response's {topic}, {portal_name} and {portal_url} from these keywords (not from slots).
+    dispatcher.utter_message(response="utter_cannot_answer_service", buttons=[person_button(language)],
+                             json_message=reply_payload(tracker, "none", decision="none"),
+                             topic=topic_words(question, language), portal_name=portal_name, portal_url=portal_url)
     return events + [SlotSet("failed_turns", float(failed))]
 
 

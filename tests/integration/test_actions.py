@@ -113,6 +113,29 @@ async def test_unrelated_question_gets_the_plain_not_found_reply_with_a_person_b
     assert slots["failed_turns"] == 1 and slots["last_decision"] == "none"
 
 
+# A question near the items that none covers: the search decides `none`, and the reply names what was asked about
+# (Rasa fills the response's {topic}, {portal_name}, {portal_url} from these keywords; tests/unit/test_topic.py and
+# test_not_found_reply.py cover the wording, tests/e2e/test_near_miss.py the reply through the real stack).
+@pytest.mark.parametrize("question, language, topic", [
+    ("如何申请珠穆朗玛峰登山许可", "zh", "“珠穆朗玛峰登山许可”"),
+    ("How do I apply for a ham radio operator licence?", "en", "\"ham radio operator licence\""),
+])
+async def test_a_near_miss_question_is_told_its_topic_is_not_in_the_guide(question, language, topic):
+    messages, slots = await run(ActionAnswerServiceQuestion(), question, "service_question", language=language)
+    [message] = messages
+    assert message["response"] == "utter_cannot_answer_service" and message["custom"]["decision"] == "none"
+    assert message["topic"] == topic and message["custom"]["language"] == language
+    assert (message["portal_name"], message["portal_url"]) == ("国家政务服务平台", "https://gjzwfw.www.gov.cn/")
+    assert [b["payload"] for b in message["buttons"]] == ["/ask_person"] and "item" not in message["custom"]
+    assert slots["failed_turns"] == 1 and slots["last_decision"] == "none" and "current_item" not in slots
+
+
+async def test_a_follow_up_naming_an_uncovered_service_without_an_item_names_it_too():
+    messages, _ = await run(ActionAnswerFollowUp(), "珠穆朗玛峰登山许可要带什么材料", "ask_materials")
+    [message] = messages
+    assert message["response"] == "utter_cannot_answer_service" and message["topic"] == "“珠穆朗玛峰登山许可”"
+
+
 async def test_second_unanswered_question_in_a_row_hands_off_to_a_person():
     messages, slots = await run(ActionAnswerServiceQuestion(), "火星上怎么种土豆", "service_question", failed_turns=1.0,
                                 current_item="passport-apply")
