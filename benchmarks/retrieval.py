@@ -262,7 +262,9 @@ def served() -> None:
     for name in SETS:
         path = DEV.parent / name
         if path.is_file():
-            queries = read_queries(path)
+            queries = [q if q.field("style") != "(missing)" else
+                       q.model_copy(update={"style": "plain", "lang": detect_language(q.query) or "zh"})
+                       for q in read_queries(path)]
             results = [search.search(q.query, k=10) for q in queries]
             for split in sorted({q.field("split") for q in queries}):
                 chosen = [i for i, q in enumerate(queries) if q.field("split") == split]

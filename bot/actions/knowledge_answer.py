@@ -43,7 +43,7 @@ def search(question: str, language: str) -> SearchResult:
     result = knowledge().search(question)
     log.info("knowledge_search", extra={"fields": {"decision": result.decision, "language": language,
                                                    "top": result.items[0].id if result.items else None,
-                                                   "ms": result.latency_ms}})
+                                                   "answerable": result.answerable, "ms": result.latency_ms}})
     return result
 
 
