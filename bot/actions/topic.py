@@ -8,7 +8,7 @@ left, and never when it looks like personal data (a masked number, an e-mail add
 """
 
 import re
-from typing import Optional
+from typing import Callable, Optional
 
 import jieba
 
@@ -133,7 +133,9 @@ def topic_phrase(question: str) -> Optional[str]:
     text = question.strip()
     if not text:
         return None
-    return _zh_topic(text) if detect_language(text) == "zh" else _en_topic(text)
+    if detect_language(text) == "zh":
+        return _first_topic(_CLAUSE_BREAK.split(text), _ZH_QUESTION, _ZH_SERVICE, _zh_clause_topic)
+    return _first_topic(_EN_SENTENCE_BREAK.split(text), _EN_QUESTION, _EN_SERVICE, _en_sentence_topic)
 
 
 def topic_words(question: str, language: str) -> str:
@@ -145,14 +147,6 @@ def topic_words(question: str, language: str) -> str:
 
 
 # --- Chinese ---------------------------------------------------------------------------------------------------
-
-def _zh_topic(text: str) -> Optional[str]:
-    for clause in _ranked_clauses(_CLAUSE_BREAK.split(text), _ZH_QUESTION, _ZH_SERVICE):
-        topic = _zh_clause_topic(clause)
-        if topic is not None:
-            return topic
-    return None
-
 
 def _zh_clause_topic(clause: str) -> Optional[str]:
     text = _zh_trimmed(_clean(clause))
@@ -182,14 +176,6 @@ def _zh_trimmed(text: str) -> str:
 
 # --- English ---------------------------------------------------------------------------------------------------
 
-def _en_topic(text: str) -> Optional[str]:
-    for sentence in _ranked_clauses(_EN_SENTENCE_BREAK.split(text), _EN_QUESTION, _EN_SERVICE):
-        topic = _en_sentence_topic(sentence)
-        if topic is not None:
-            return topic
-    return None
-
-
 def _en_sentence_topic(sentence: str) -> Optional[str]:
     text = re.sub(r"\s+", " ", _clean(sentence))
     text = _strip(_EN_TAIL, _strip(_EN_LEAD, text, lead=True), lead=False).strip(" -'")
@@ -200,6 +186,16 @@ def _en_sentence_topic(sentence: str) -> Optional[str]:
 
 
 # --- shared ----------------------------------------------------------------------------------------------------
+
+def _first_topic(clauses: list[str], question: re.Pattern[str], service: re.Pattern[str],
+                 topic_of: Callable[[str], Optional[str]]) -> Optional[str]:
+    """The topic of the first clause, in _ranked_clauses order, that has one."""
+    for clause in _ranked_clauses(clauses, question, service):
+        topic = topic_of(clause)
+        if topic is not None:
+            return topic
+    return None
+
 
 def _ranked_clauses(clauses: list[str], question: re.Pattern[str], service: re.Pattern[str]) -> list[str]:
     """The clauses worth reading, best first: those that ask something (the last first), then those that name a
