@@ -287,6 +287,13 @@ def test_the_console_works_from_the_keyboard(browser, stack):
             pytest.fail(f"{label!r} is not reachable by keyboard")
 
         tab_to(f"打开工单 Open ticket {number}")
+        # a live update rebuilds the queue (another citizen asks for a person): the focus stays where it was
+        other = post_chat(stack, "e2e-keys-other", "/ask_person")
+        other_number = next(m["custom"]["ticket"]["number"] for m in other.json()["messages"]
+                            if (m.get("custom") or {}).get("ticket"))
+        page.wait_for_selector(f"#queue >> text={other_number}")
+        assert page.evaluate("document.activeElement.dataset.number") == number
+        assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
         page.keyboard.press("Enter")
         page.wait_for_selector("#ticket:not([hidden])")
         tab_to("认领 Claim")

@@ -134,6 +134,8 @@ async function refreshQueue() {
   const { status, body } = await api("GET", "/api/agent/queue", null, { background: true });
   if (status !== 200 || !body) return;
   const list = $("queue");
+  // a live update rebuilds the list; the agent's keyboard focus stays on the same ticket's button
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.number : null;
   list.replaceChildren();
   const waiting = body.tickets.filter((t) => t.status === "waiting").length;
   $("queue-count").textContent = fill(TEXT.queueCount, { waiting, active: body.tickets.length - waiting });
@@ -144,6 +146,7 @@ async function refreshQueue() {
     const open = element("button", "open", `${ticket.number}`);
     open.type = "button";
     open.setAttribute("aria-label", fill(TEXT.openTicket, { number: ticket.number }));
+    open.dataset.number = ticket.number;
     open.addEventListener("click", () => openTicket(ticket.number, true));
     const head = `${ticket.position ? `#${ticket.position} · ` : ""}${STATUS[ticket.status]}` +
       `${ticket.agent ? ` · ${ticket.agent}` : ""}`;
@@ -156,6 +159,8 @@ async function refreshQueue() {
     list.append(item);
   }
   if (!body.tickets.length) list.append(element("li", "empty", TEXT.noTickets));
+  const again = focused && [...list.querySelectorAll("button.open")].find((b) => b.dataset.number === focused);
+  if (again) again.focus();
   refreshMetrics();
 }
 
