@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 
 from channels.voice.stt import SpeechToText, WhisperEngine
-from channels.voice.tts import EspeakEngine, clean_for_speech
+from channels.voice.speech_text import clean_for_speech
+from channels.voice.tts import EspeakEngine
 from core.stats import percentile
 from testkit.helpers import open_conversation
 

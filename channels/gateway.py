@@ -20,7 +20,7 @@ from channels.common.routing import MessageRouter
 from channels.telegram.service import TelegramService, webhook_router
 from channels.voice.routes import voice_router
 from channels.voice.service import VoiceInput
-from channels.voice.tts import default_tts
+from channels.voice.output import speech_output
 from channels.web.agent_routes import agent_router
 from channels.web.agent_session import NotLoggedIn, not_logged_in
 from channels.web.body_limit import MAX_BODY_BYTES
@@ -55,9 +55,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                 canned_replies=settings.canned_replies)
     # every channel's messages go through the router: to Rasa, unless a person is handling the conversation
     conversation = MessageRouter(desk, rasa)
-    tts = default_tts(settings.tts_cache_dir, use_gtts=settings.tts_gtts, gtts_timeout=settings.tts_gtts_timeout,
-                      max_chars=settings.tts_max_chars, cache_max_mb=settings.tts_cache_max_mb,
-                      cache_max_days=settings.tts_cache_max_days)
+    tts = speech_output(settings)  # Kokoro (Mandarin), gTTS when configured, espeak-ng; models load on first use
     voice = VoiceInput.from_settings(settings)  # speech-to-text; models load on first use
     telegram = TelegramService(settings, conversation, tts, voice=voice)  # off without TELEGRAM_BOT_TOKEN
     desk.register_channel("telegram", telegram.push)

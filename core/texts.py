@@ -22,6 +22,8 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
                                  "en": "Too many requests; please try again in {seconds} s."},
     "limits.voice_busy": {"zh": "语音识别正忙，请稍后再说，或直接打字。",
                           "en": "Speech recognition is busy; please try again shortly, or type."},
+    "limits.speech_busy": {"zh": "语音朗读正忙，请稍后再试，或直接阅读文字。",
+                           "en": "Reading aloud is busy; please try again shortly, or read the text."},
     "limits.too_many_streams": {"zh": "打开的对话窗口太多，请关闭一些后再试。",
                                 "en": "Too many conversation windows are open; please close some and try again."},
     "language_name.zh": {"zh": "中文", "en": "Chinese"},

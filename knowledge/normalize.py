@@ -19,8 +19,13 @@ def _to_simplified():  # type: ignore[no-untyped-def]
     return opencc.OpenCC("t2s")
 
 
+def to_simplified(text: str) -> str:
+    """The text with Traditional Chinese characters converted to Simplified (phrase-aware)."""
+    return str(_to_simplified().convert(text))
+
+
 def normalize_question(text: str) -> str:
     """The question in Simplified Chinese, half-width letters and digits, single spaces."""
     text = unicodedata.normalize("NFKC", text)
-    text = _to_simplified().convert(text)
+    text = to_simplified(text)
     return _SPACES.sub(" ", text).strip()

@@ -31,6 +31,9 @@ GENEROUS_LIMITS = {"GOVBOT_RATE_PER_CLIENT": "100000", "GOVBOT_RATE_PER_CONVERSA
                    "GOVBOT_RATE_LOGIN": "100000"}
 
 
+SPEECH_MODELS = PROJECT_ROOT / "var" / "speech-models"  # assembled by scripts/setup; the tests share them
+
+
 class Stack:
     """A `govbot run` process on free ports, with its output collected."""
 
@@ -41,7 +44,8 @@ class Stack:
                # share trained models and knowledge indexes with the developer's own runs
                # (both are keyed by the hash of what they were built from)
                "GOVBOT_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
-               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index"), **GENEROUS_LIMITS, **(env or {})}
+               "GOVBOT_INDEX_ROOT": str(PROJECT_ROOT / "var" / "index"),
+               "GOVBOT_SPEECH_MODELS_DIR": str(SPEECH_MODELS), **GENEROUS_LIMITS, **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govbot.cli", "run", "--port", str(self.ports["gateway"]),
              "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"])],
@@ -128,7 +132,8 @@ class Gateway:
         base = process_environment()
         shared = {"GOVBOT_CONVERSATION_SECRET": secrets.token_urlsafe(32), **stack.secrets_environment()}
         base.update({name: value for name, value in shared.items() if not base.get(name)})  # the environment wins
-        self.env = {**base, **GENEROUS_LIMITS, **(env or {}), "GOVBOT_GATEWAY_PORT": str(self.port),
+        self.env = {**base, **GENEROUS_LIMITS, "GOVBOT_SPEECH_MODELS_DIR": str(SPEECH_MODELS), **(env or {}),
+                    "GOVBOT_GATEWAY_PORT": str(self.port),
                     "GOVBOT_VAR_DIR": str(var_dir),
                     "GOVBOT_RASA_URL": f"http://127.0.0.1:{stack.ports['rasa']}", "GOVBOT_TTS_GTTS": "0"}
         self.url = f"http://127.0.0.1:{self.port}"

@@ -1,7 +1,7 @@
 """Request and response shapes of the gateway's JSON API."""
 
 import re
-from typing import Annotated
+from typing import Annotated, Optional
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
@@ -51,6 +51,9 @@ class SpeechRequest(BaseModel):
     text: UsableText = Field(description="What to say (markup and step numbers are cleaned for speech)")
     language: str = Field(description='"zh" or "en"')
     slow: bool = Field(default=False, description="Speak more slowly (elderly mode)")
+    piece: Optional[int] = Field(default=None, ge=0, le=1000,
+                                 description="Only this piece of the text (0 first; the response's X-Speech-Pieces "
+                                             "says how many there are): play it while asking for the next")
 
 
 class ChatResponse(BaseModel):

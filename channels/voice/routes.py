@@ -14,7 +14,7 @@ from channels.common.models import SENDER_PATTERN
 from channels.common.rasa_client import RasaUnavailable
 from channels.voice.audio import AudioError, DecoderUnavailable
 from channels.voice.service import VoiceInput, not_set_up
-from channels.voice.stt import LANGUAGES, EngineNotConfigured, RecognitionFailed
+from channels.voice.stt import AUTO, LANGUAGES, EngineNotConfigured, RecognitionFailed
 from core.messages import BotMessage
 
 log = logging.getLogger("govbot.gateway")
@@ -51,6 +51,13 @@ class VoiceResponse(BaseModel):
     messages: list[BotMessage]
 
 
+def _not_set_up(language: str) -> Any:
+    """501 with the honest "voice input in … is not set up" reply (Chinese first when the language is unknown)."""
+    reply = not_set_up(language if language in LANGUAGES else "zh")
+    return error_response(501, "stt_not_configured", reply.message,
+                          speech={"text": reply.speech, "language": reply.speech_language})
+
+
 def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailable_message: str,
                  caller: Callable[[Request], Awaitable[Caller]]) -> APIRouter:
     """The voice endpoint: `voice_input` recognises the speech, and what it heard goes into `conversation`
@@ -62,21 +69,20 @@ def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailabl
     @router.post(PATH, response_model=VoiceResponse, responses=error_responses(400, 401, 403, 413, 422, 501, 503))
     async def voice(audio: UploadFile = File(description="the recording: WebM/Opus, OGG/Opus, WAV or MP3"),
                     sender: str = Form(description="the conversation id, as in /api/chat"),
-                    language: Optional[str] = Form(default="en", description='"zh" or "en"'),
+                    language: Optional[str] = Form(default=AUTO, description='"zh", "en", or "auto" (the default): '
+                                                   'detected from the speech'),
                     speaker: Caller = speaking) -> Any:
         """Recognise a spoken message and answer it like /api/chat (metadata {"channel": "web", "input": "voice"}).
         Needs the conversation's token, as /api/chat does."""
         if not _SENDER.match(sender):
             return error_response(400, "invalid_sender", "sender must be 1-64 letters, digits or . _ : -")
         speaker.require(sender)
-        language = (language or "en").strip().lower() or "en"
-        if language not in LANGUAGES:
+        language = (language or AUTO).strip().lower() or AUTO
+        if language not in LANGUAGES and language != AUTO:
             return error_response(400, "unknown_language",
-                                  f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+                                  f"language must be one of {', '.join(LANGUAGES)} or {AUTO}, got {language!r}")
         if not voice_input.supports(language):  # say so before the user's audio is even read
-            reply = not_set_up(language)
-            return error_response(501, "stt_not_configured", reply.message,
-                          speech={"text": reply.speech, "language": reply.speech_language})
+            return _not_set_up(language)
         limit = voice_input.limits.max_bytes
         data = await audio.read(limit + 1)
         started = time.perf_counter()
@@ -84,10 +90,8 @@ def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailabl
             transcript = await voice_input.handle(data, language)
         except AudioError as error:
             return error_response(error.status, error.code, str(error))
-        except EngineNotConfigured:
-            reply = not_set_up(language)
-            return error_response(501, "stt_not_configured", reply.message,
-                          speech={"text": reply.speech, "language": reply.speech_language})
+        except EngineNotConfigured as error:  # (its model turned out unusable; detection names the language)
+            return _not_set_up(error.language)
         except (DecoderUnavailable, RecognitionFailed) as error:
             log.error("stt_unavailable", extra={"fields": {"reason": str(error)}})
             return error_response(503, "stt_unavailable", "speech recognition is not available right now; please type")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from channels.voice.audio import AudioDecoder, AudioError, AudioLimits
+from channels.voice.models import WHISPER_DIR, check_whisper_base
 from channels.voice.stt import (Engine, EngineConfigError, EngineNotConfigured, SherpaParaformerEngine,
                                 SpeechToText, Transcript, WhisperEngine)
 from core import payloads
@@ -49,6 +50,24 @@ def language_name(language: str, said_in: str) -> str:
     return text(said_in, key) if has(key) else language
 
 
+def chinese_whisper(settings: Settings) -> WhisperEngine:
+    """Whisper base for Chinese from the speech models folder (EngineConfigError saying why when it is not there)."""
+    folder = settings.speech_models_dir / WHISPER_DIR
+    status = check_whisper_base(folder)
+    if not status.ready:
+        raise EngineConfigError(status.problem)
+    return WhisperEngine(folder, language="zh", threads=settings.stt_threads, prompt=settings.stt_zh_prompt,
+                         vad=True, simplify=True, name="whisper-base",
+                         check=lambda path: check_whisper_base(path, thorough=True))
+
+
+def paraformer(settings: Settings) -> SherpaParaformerEngine:
+    """The operator's sherpa-onnx Paraformer folder (GOVBOT_STT_ZH_MODEL_DIR)."""
+    if settings.stt_zh_model_dir is None:
+        raise EngineConfigError("GOVBOT_STT_ZH_ENGINE=paraformer needs GOVBOT_STT_ZH_MODEL_DIR")
+    return SherpaParaformerEngine(settings.stt_zh_model_dir, threads=settings.stt_threads)
+
+
 class VoiceInput:
     """Recognises users' speech off the event loop and decides whether to ask before acting on it."""
 
@@ -64,16 +83,19 @@ class VoiceInput:
         wanted: dict[str, Callable[[], Engine]] = {}
         if settings.stt_en_engine == "whisper":
             wanted["en"] = lambda: WhisperEngine(settings.stt_en_model_dir, threads=settings.stt_threads)
-        zh_model_dir = settings.stt_zh_model_dir
-        if zh_model_dir is not None:
-            wanted["zh"] = lambda: SherpaParaformerEngine(zh_model_dir, threads=settings.stt_threads)
+        if settings.stt_zh_engine == "whisper":
+            wanted["zh"] = lambda: chinese_whisper(settings)
+        elif settings.stt_zh_engine == "paraformer":
+            wanted["zh"] = lambda: paraformer(settings)
         for language, make in wanted.items():
             try:
                 engines[language] = make()
             except EngineConfigError as error:
                 log.error("stt_engine_misconfigured", extra={"fields": {"language": language, "error": str(error)}})
         log.info("stt_engines", extra={"fields": {lang: engine.name for lang, engine in engines.items()}})
-        return cls(SpeechToText(engines, AudioDecoder(limits)), settings.stt_min_confidence)
+        detector = engines.get("zh") if isinstance(engines.get("zh"), WhisperEngine) else None
+        return cls(SpeechToText(engines, AudioDecoder(limits), detector=detector),  # type: ignore[arg-type]
+                   settings.stt_min_confidence)
 
     @property
     def limits(self) -> AudioLimits:
@@ -89,7 +111,8 @@ class VoiceInput:
         too_large, not_audio, too_long, no_speech), DecoderUnavailable or RecognitionFailed (server problems).
         """
         transcript = await asyncio.to_thread(self.stt.transcribe, audio, language)
-        log.info("stt", extra={"fields": {"engine": transcript.engine, "language": language,
+        log.info("stt", extra={"fields": {"engine": transcript.engine, "language": transcript.language,
+                                          "asked": language,
                                           "audio_s": round(transcript.seconds, 2),
                                           "confidence": round(transcript.confidence, 3),
                                           "ms": round(transcript.elapsed * 1000, 1)}})

@@ -1,4 +1,5 @@
-"""Text-to-speech: gTTS when Google's endpoint answers in time, espeak-ng offline otherwise; cached on disk.
+"""Text-to-speech: the first engine that speaks the language and works (Kokoro for Mandarin, gTTS when configured,
+espeak-ng offline for both languages); each answer in pieces (speech_text.speech_pieces), each piece cached on disk.
 
 The cache (`AudioCache`) keeps each recording under a hash of what was said, compressed (espeak-ng's WAV with
 zlib, gTTS's MP3 as it is), within a size limit (the least recently used goes first) and an age limit (days since
@@ -9,22 +10,23 @@ import hashlib
 import io
 import logging
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import wave
 import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Protocol
+from typing import Callable, Optional, Protocol, Sequence
+
+from channels.voice.speech_text import clean_for_speech, speech_pieces
 
 log = logging.getLogger("govbot.tts")
 
 LANGUAGES = ("zh", "en")
-MAX_CHUNK_CHARS = 200  # espeak-ng and gTTS both read long text better in sentence-sized pieces
 
 
 class SpeechError(ValueError):
@@ -41,57 +43,53 @@ class EngineFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Speech:
-    """Synthesised audio: its bytes, media type and the engine that made it."""
+    """Synthesised audio: its bytes, media type, the engine that made it and how many pieces the whole text has
+    (the audio is all of them, or the one piece asked for)."""
 
     audio: bytes
     media_type: str
     engine: str
+    pieces: int = 1
 
 
 class Engine(Protocol):
+    """One synthesiser: a piece of cleaned text in, audio bytes of `media_type` out (EngineFailed when it cannot).
+    `languages` are those it speaks."""
+
     name: str
     media_type: str
+    languages: tuple[str, ...]
 
     def synthesise(self, text: str, language: str, slow: bool) -> bytes: ...
 
 
-_MARKUP = re.compile(r"<[^>]+>|\*\*|__|`|https?://\S+")
-_STEP = re.compile(r"^(\d+)\.\s*", re.M)
-_BULLET = re.compile(r"^[-•]\s*", re.M)
-_LONG_NUMBER = re.compile(r"\d{5,}")
+PAUSE_SECONDS = 0.25  # silence between the pieces of one answer, when they are joined
 
 
-def clean_for_speech(text: str, language: str) -> str:
-    """The text as it should be read: no markup or links, steps announced, long numbers digit by digit."""
-    text = _MARKUP.sub(" ", text)
-    text = _STEP.sub(lambda m: f"第{m.group(1)}步，" if language == "zh" else f"Step {m.group(1)}: ", text)
-    text = _BULLET.sub("", text)
-    # "12345" is a hotline to dial, not twelve thousand...: read it digit by digit
-    text = _LONG_NUMBER.sub(lambda m: " ".join(m.group()), text)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    end = "。" if language == "zh" else "."
-    return " ".join(line if line[-1] in "。！？.!?:：，," else line + end for line in lines)
-
-
-def chunks(text: str, limit: int = MAX_CHUNK_CHARS) -> list[str]:
-    """The text split at sentence ends into pieces of at most `limit` characters (longer sentences are cut)."""
-    sentences = [s for s in re.split(r"(?<=[。！？.!?；;])\s*", text) if s.strip()]
-    pieces: list[str] = []
-    for sentence in sentences:
-        while len(sentence) > limit:
-            pieces.append(sentence[:limit])
-            sentence = sentence[limit:]
-        if pieces and len(pieces[-1]) + len(sentence) + 1 <= limit:
-            pieces[-1] = f"{pieces[-1]} {sentence}"
-        else:
-            pieces.append(sentence)
-    return pieces
+def join_audio(parts: Sequence[bytes], media_type: str) -> bytes:
+    """Pieces of one answer as one recording: WAV frames joined with a short pause (same format as the first
+    piece), MP3 frames one after another."""
+    if media_type != "audio/wav" or len(parts) == 1:
+        return b"".join(parts)
+    frames, params = [], None
+    for part in parts:
+        with wave.open(io.BytesIO(part), "rb") as reader:
+            params = params or reader.getparams()
+            frames.append(reader.readframes(reader.getnframes()))
+    assert params is not None
+    pause = b"\0" * (int(PAUSE_SECONDS * params.framerate) * params.sampwidth * params.nchannels)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setparams(params)
+        writer.writeframes(pause.join(frames))
+    return out.getvalue()
 
 
 class EspeakEngine:
     """espeak-ng, offline: Mandarin with the cmn-latn-pinyin voice, English with en-us; WAV out."""
 
     name, media_type = "espeak-ng", "audio/wav"
+    languages: tuple[str, ...] = ("zh", "en")
     VOICES = {"zh": "cmn-latn-pinyin", "en": "en-us"}
 
     def __init__(self, rate: int = 165, slow_rate: int = 120, binary: str = "espeak-ng") -> None:
@@ -113,6 +111,7 @@ class GttsEngine:
     """Google's TTS through gTTS (MP3); fails fast with EngineFailed when the endpoint is unreachable."""
 
     name, media_type = "gtts", "audio/mpeg"
+    languages: tuple[str, ...] = ("zh", "en")
     LANGS = {"zh": "zh", "en": "en"}  # gTTS warns on "zh-CN" (it lower-cases it to a deprecated code)
 
     def __init__(self, timeout: float = 3.0, tld: str = "com") -> None:
@@ -300,7 +299,8 @@ def purge_cached_audio(directory: Path, older_than_days: float, now: Optional[fl
 # --- speaking ----------------------------------------------------------------------------------------------------
 
 class TextToSpeech:
-    """Speaks text with the first engine that works, caching each result on disk by content hash."""
+    """Speaks text with the first engine that speaks its language and works, piece by piece, caching each piece on
+    disk by content hash."""
 
     def __init__(self, engines: list[Engine], cache_dir: Path, max_chars: int = 3000,
                  retry_failed_after: float = 60.0, clock: Callable[[], float] = time.monotonic,
@@ -309,40 +309,56 @@ class TextToSpeech:
             raise ValueError("at least one TTS engine is needed")
         self.engines, self.cache_dir, self.max_chars = engines, cache_dir, max_chars
         self.cache = cache or AudioCache(cache_dir)
-        # an engine that just failed (Google unreachable) is skipped for a while, so each
-        # answer does not wait out its timeout again; the last engine is always tried
+        # an engine that just failed (Google unreachable, a broken model) is skipped for a while, so each
+        # answer does not wait out its timeout again; the last engine of a language is always tried
         self.retry_failed_after, self._clock = retry_failed_after, clock
         self._resting_until: dict[str, float] = {}
 
-    def speak(self, text: str, language: str, slow: bool = False) -> Speech:
-        """Audio for the text (cleaned for speech), from the cache or the first engine that succeeds."""
+    def pieces(self, text: str, language: str) -> list[str]:
+        """The pieces the text is spoken in (cleaned for speech); SpeechError when it cannot be spoken."""
         if language not in LANGUAGES:
             raise SpeechError("unknown_language", f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
         if len(text) > self.max_chars:
             raise SpeechError("text_too_long", f"text is {len(text)} characters; the limit is {self.max_chars}")
-        spoken = clean_for_speech(text, language)
-        if not spoken:
+        pieces = speech_pieces(clean_for_speech(text, language), language)
+        if not pieces:
             raise SpeechError("empty_text", "there is no text to speak")
+        return pieces
+
+    def speak(self, text: str, language: str, slow: bool = False, piece: Optional[int] = None) -> Speech:
+        """Audio for the text (cleaned for speech), or for its piece number `piece` (0 first: a client plays it
+        while it asks for the next), from the cache or the first engine that succeeds."""
+        pieces = self.pieces(text, language)
+        if piece is not None and not 0 <= piece < len(pieces):
+            raise SpeechError("no_such_piece", f"piece must be 0 to {len(pieces) - 1}, got {piece}")
+        wanted = pieces if piece is None else [pieces[piece]]
+        engines = [engine for engine in self.engines if language in getattr(engine, "languages", LANGUAGES)]
         failures = []
-        for engine in self.engines:
-            key = self._cache_key(engine, spoken, language, slow)
-            cached = self.cache.get(key, engine.media_type)
-            if cached is not None:
-                return Speech(cached, engine.media_type, engine.name)
-            if engine is not self.engines[-1] and self._resting_until.get(engine.name, 0.0) > self._clock():
-                failures.append(f"{engine.name}: failed recently")
-                continue
+        for engine in engines:
+            resting = self._resting_until.get(engine.name, 0.0) > self._clock()
             try:
-                audio = b"".join(engine.synthesise(piece, language, slow) for piece in chunks(spoken)) \
-                    if engine.media_type == "audio/mpeg" else engine.synthesise(spoken, language, slow)
+                parts = [self._piece(engine, said, language, slow, resting and engine is not engines[-1])
+                         for said in wanted]
             except EngineFailed as error:
                 failures.append(f"{engine.name}: {error}")
-                self._resting_until[engine.name] = self._clock() + self.retry_failed_after
-                log.info("tts_engine_failed", extra={"fields": {"engine": engine.name, "error": str(error)}})
+                if str(error) != _RESTING:
+                    self._resting_until[engine.name] = self._clock() + self.retry_failed_after
+                    log.info("tts_engine_failed", extra={"fields": {"engine": engine.name, "error": str(error)}})
                 continue
-            self.cache.put(key, engine.media_type, audio)
-            return Speech(audio, engine.media_type, engine.name)
-        raise EngineFailed("no TTS engine could speak: " + "; ".join(failures))
+            return Speech(join_audio(parts, engine.media_type), engine.media_type, engine.name, len(pieces))
+        raise EngineFailed("no TTS engine could speak: " + "; ".join(failures or [f"none speaks {language}"]))
+
+    def _piece(self, engine: Engine, said: str, language: str, slow: bool, resting: bool) -> bytes:
+        """One piece from the cache, else from the engine (unless it is resting after a failure)."""
+        key = self._cache_key(engine, said, language, slow)
+        cached = self.cache.get(key, engine.media_type)
+        if cached is not None:
+            return cached
+        if resting:
+            raise EngineFailed(_RESTING)
+        audio = engine.synthesise(said, language, slow)
+        self.cache.put(key, engine.media_type, audio)
+        return audio
 
     def purge_older_than(self, days: float) -> int:
         """Remove cached recordings made more than `days` ago; how many went."""
@@ -350,16 +366,22 @@ class TextToSpeech:
 
     @staticmethod
     def _cache_key(engine: Engine, text: str, language: str, slow: bool) -> str:
-        return hashlib.sha256(f"{engine.name}\0{language}\0{int(slow)}\0{text}".encode()).hexdigest()
+        identity = getattr(engine, "identity", engine.name)
+        return hashlib.sha256(f"{identity}\0{language}\0{int(slow)}\0{text}".encode()).hexdigest()
 
 
-def default_tts(cache_dir: Path, use_gtts: bool = True, gtts_timeout: float = 3.0, max_chars: int = 3000,
-                cache_max_mb: float = 200.0, cache_max_days: float = 7.0) -> TextToSpeech:
-    """gTTS first (when enabled), espeak-ng as the offline fallback; the cache within its size and age limits."""
-    engines: list[Engine] = ([GttsEngine(gtts_timeout)] if use_gtts else []) + [EspeakEngine()]
+_RESTING = "failed recently"
+
+
+def default_tts(cache_dir: Path, use_gtts: bool = False, gtts_timeout: float = 3.0, max_chars: int = 3000,
+                cache_max_mb: float = 200.0, cache_max_days: float = 7.0,
+                first: Sequence[Engine] = ()) -> TextToSpeech:
+    """The `first` engines (Kokoro for Mandarin), then gTTS when enabled, then espeak-ng as the offline fallback;
+    the cache within its size and age limits."""
+    engines: list[Engine] = [*first, *([GttsEngine(gtts_timeout)] if use_gtts else []), EspeakEngine()]
     cache = AudioCache(cache_dir, max_bytes=max(1, int(cache_max_mb * 1024 * 1024)), max_age=cache_max_days * DAY)
     return TextToSpeech(engines, cache_dir, max_chars, cache=cache)
 
 
-__all__ = ["AudioCache", "EngineFailed", "EspeakEngine", "GttsEngine", "Speech", "SpeechError", "TextToSpeech",
-           "chunks", "clean_for_speech", "default_tts", "pack", "purge_cached_audio", "unpack"]
+__all__ = ["AudioCache", "Engine", "EngineFailed", "EspeakEngine", "GttsEngine", "PAUSE_SECONDS", "Speech",
+           "SpeechError", "TextToSpeech", "default_tts", "join_audio", "pack", "purge_cached_audio", "unpack"]

@@ -69,10 +69,10 @@ def chat_router(conversation: Conversation, tts: TextToSpeech, rasa_up: Callable
     @router.post("/api/tts", response_class=Response,
                  responses={200: {"content": {"audio/mpeg": {}, "audio/wav": {}}}, **error_responses(400, 503)})
     async def speak(speech: SpeechRequest) -> Response:
-        """The text as audio: MP3 from gTTS when Google answers in time, else WAV from espeak-ng."""
+        """The text as audio (WAV from Kokoro or espeak-ng, MP3 from gTTS when configured), whole or one piece."""
         started = time.perf_counter()
         try:
-            result = await to_thread.run_sync(tts.speak, speech.text, speech.language, speech.slow)
+            result = await to_thread.run_sync(tts.speak, speech.text, speech.language, speech.slow, speech.piece)
         except SpeechError as error:
             return error_response(400, error.code, str(error))
         except EngineFailed as error:
@@ -81,6 +81,7 @@ def chat_router(conversation: Conversation, tts: TextToSpeech, rasa_up: Callable
         log.info("tts", extra={"fields": {"engine": result.engine, "chars": len(speech.text),
                                           "bytes": len(result.audio),
                                           "ms": round((time.perf_counter() - started) * 1000, 1)}})
-        return Response(result.audio, media_type=result.media_type, headers={"X-TTS-Engine": result.engine})
+        return Response(result.audio, media_type=result.media_type,
+                        headers={"X-TTS-Engine": result.engine, "X-Speech-Pieces": str(result.pieces)})
 
     return router

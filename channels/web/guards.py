@@ -38,6 +38,7 @@ CONVERSATION_COOKIE = "govbot_conversation"  # channels/web/identity.py sets it
 STREAM_PATHS = frozenset({"/api/events", "/api/agent/events"})
 STREAM_RETRY_SECONDS = 30  # a stream refused for being one too many: try again once another has closed
 VOICE_RETRY_SECONDS = 5
+TTS_PATH = "/api/tts"
 
 
 def is_console(path: str) -> bool:
@@ -121,7 +122,7 @@ class RateLimits:
         if path in ("/api/chat", VOICE_PATH):
             token = conversation_token(scope)
             return [(self.client, client)] + ([(self.conversation, conversation_key(token))] if token else [])
-        if path == "/api/tts":
+        if path == TTS_PATH:
             return [(self.client, client), (self.speech, client)]
         if path == "/api/conversations":
             return [(self.new_conversations, client)]
@@ -165,25 +166,25 @@ class StreamLimits:
             self.streams.release(key)
 
 
-class VoiceLine:
-    """POST /api/voice one at a time per client address (the next one waits its turn), and at most
-    1 + GOVBOT_VOICE_QUEUE in the gateway at once (speech recognition runs one at a time): more is 429
-    voice_busy."""
+class SerialRoute:
+    """POST requests to one path (speech recognition, speech synthesis) one at a time per client address (the next
+    waits its turn), and at most 1 + `waiting` in the gateway at once (the engine runs one at a time): more is 429
+    with `code` and the text `busy_text`."""
 
-    def __init__(self, app: App, waiting: int) -> None:
-        self.app = app
+    def __init__(self, app: App, path: str, waiting: int, code: str, busy_text: str) -> None:
+        self.app, self.path, self.code, self.busy_text = app, path, code, busy_text
         self.line = SerialLine(1 + waiting)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != VOICE_PATH:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
             await self.app(scope, receive, send)
             return
         async with self.line.turn(client_key(scope)) as admitted:
             if admitted:
                 await self.app(scope, receive, send)
                 return
-        log.info("voice_busy", extra={"fields": {"admitted": self.line.admitted}})
-        await _answer(too_many("voice_busy", texts.both("limits.voice_busy"), str(VOICE_RETRY_SECONDS)), scope, send)
+        log.info(self.code, extra={"fields": {"admitted": self.line.admitted}})
+        await _answer(too_many(self.code, texts.both(self.busy_text), str(VOICE_RETRY_SECONDS)), scope, send)
 
 
 # --- security headers ------------------------------------------------------------------------------------------
@@ -255,7 +256,10 @@ def install_guards(app: Any, settings: Settings) -> None:
     (ValueError at once for a GOVBOT_FRAME_ANCESTORS that is not a list of origins)."""
     frame_sources(settings.frame_ancestors)  # the app builds its middleware on first use: check the setting now
     # Starlette runs the middleware added last first
-    app.add_middleware(VoiceLine, waiting=settings.voice_queue)
+    app.add_middleware(SerialRoute, path=VOICE_PATH, waiting=settings.voice_queue, code="voice_busy",
+                       busy_text="limits.voice_busy")
+    app.add_middleware(SerialRoute, path=TTS_PATH, waiting=settings.tts_queue, code="speech_busy",
+                       busy_text="limits.speech_busy")
     app.add_middleware(StreamLimits, per_client=settings.max_streams_per_client, total=settings.max_streams)
     app.add_middleware(BodyLimit, max_audio_bytes=settings.stt_max_audio_bytes, timeout=settings.body_timeout)
     app.add_middleware(RateLimits, settings=settings)
@@ -351,6 +355,6 @@ def raise_open_files_limit(wanted: int) -> int:
     return soft
 
 
-__all__ = ["HeaderTimeoutProtocol", "RateLimits", "SecurityHeaders", "StreamLimits", "VoiceLine", "client_key",
+__all__ = ["HeaderTimeoutProtocol", "RateLimits", "SecurityHeaders", "SerialRoute", "StreamLimits", "client_key",
            "content_security_policy", "conversation_token", "frame_sources", "header_timeout_protocol",
            "install_guards", "raise_open_files_limit"]

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from channels.gateway import create_app, server_config
 from channels.voice.audio import AudioError
+from channels.voice.tts import SpeechError, TextToSpeech
 from channels.web.guards import client_key, content_security_policy
 from core.settings import Settings
 from testkit.helpers import FakeRasa, WebConversation, free_port, open_conversation
@@ -411,6 +412,38 @@ def test_voice_is_one_at_a_time_per_address_with_a_bounded_queue(live):
             await asyncio.sleep(0.3)
             third = await send()  # the line is full
             refused_with(third, "voice_busy")
+            assert not first.done() and not second.done() and overlaps == [1]
+            gate.set()
+            return [(await first).status_code, (await second).status_code]
+
+    statuses = asyncio.run(asyncio.wait_for(scenario(), PATIENCE * 2))
+    assert statuses == [400, 400] and overlaps == [1, 1]  # both answered, one after the other
+
+
+def test_speech_synthesis_is_one_at_a_time_per_address_with_a_bounded_queue(live, monkeypatch):
+    gate, running, overlaps = threading.Event(), [], []
+
+    def slow_speech(self, text: str, language: str, slow: bool = False, piece=None):
+        running.append(1)
+        overlaps.append(len(running))  # how many syntheses run at once
+        gate.wait(PATIENCE)  # until the test lets it finish
+        running.pop()
+        raise SpeechError("empty_text", "nothing to say")
+
+    monkeypatch.setattr(TextToSpeech, "speak", slow_speech)  # (no engine needed: synthesis is replaced)
+    settings, base, app = live(tts_queue=1)
+
+    async def scenario() -> list[int]:
+        async with httpx.AsyncClient(base_url=base, timeout=PATIENCE) as client:
+            def send() -> "asyncio.Task[httpx.Response]":
+                return asyncio.create_task(client.post("/api/tts", json={"text": "您好", "language": "zh", "piece": 0}))
+            first = send()
+            while not running:
+                await asyncio.sleep(0.01)
+            second = send()  # same address: waits for the first (the line holds 1 + GOVBOT_TTS_QUEUE = 2)
+            await asyncio.sleep(0.3)
+            third = await send()  # the line is full
+            refused_with(third, "speech_busy")
             assert not first.done() and not second.done() and overlaps == [1]
             gate.set()
             return [(await first).status_code, (await second).status_code]

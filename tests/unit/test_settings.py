@@ -41,7 +41,9 @@ def test_defaults():
         "127.0.0.1", 8080, 5005, 5055)
     assert settings.rasa_base_url == "http://127.0.0.1:5005" and settings.gateway_url == "http://localhost:8080/"
     assert (settings.telegram_token, settings.telegram_mode, settings.stt_en_engine) == ("", "polling", "whisper")
-    assert settings.stt_zh_model_dir is None and settings.tts_gtts is True and settings.log_level == "INFO"
+    assert settings.stt_zh_model_dir is None and settings.tts_gtts is False and settings.log_level == "INFO"
+    assert (settings.stt_zh_engine, settings.tts_zh_engine) == ("whisper", "kokoro")
+    assert settings.speech_models_dir == settings.var_dir / "speech-models"
     assert settings.kb_dir == PROJECT_ROOT / "knowledge" / "items"
     assert settings.search_config == PROJECT_ROOT / "knowledge" / "search.yml"
     assert settings.canned_replies == PROJECT_ROOT / "handoff" / "canned_replies.yml"
@@ -171,7 +173,7 @@ def test_the_listing_shows_values_and_defaults(tmp_path):
     assert (listed["GOVBOT_GATEWAY_PORT"].value, listed["GOVBOT_GATEWAY_PORT"].default) == ("9001", "8080")
     assert listed["GOVBOT_MODELS_DIR"].value == str(tmp_path / "models")
     assert listed["GOVBOT_MODELS_DIR"].default == "$GOVBOT_VAR_DIR/models"
-    assert listed["GOVBOT_TTS_GTTS"].value == "true" and listed["GOVBOT_STT_ZH_MODEL_DIR"].value == ""
+    assert listed["GOVBOT_TTS_GTTS"].value == "false" and listed["GOVBOT_STT_ZH_MODEL_DIR"].value == ""
 
 
 def test_govbot_config_prints_every_variable_with_secrets_masked(tmp_path):

@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import os
 import time
 import wave
@@ -11,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from channels.gateway import create_app
-from channels.voice.tts import (DAY, AudioCache, EngineFailed, EspeakEngine, GttsEngine, TextToSpeech, chunks,
-                                clean_for_speech, purge_cached_audio)
+from channels.voice.speech_text import chunks, clean_for_speech
+from channels.voice.tts import (DAY, PAUSE_SECONDS, AudioCache, EngineFailed, EspeakEngine, GttsEngine, TextToSpeech,
+                                purge_cached_audio)
 from core.settings import Settings
 
 
@@ -40,7 +42,7 @@ def test_slow_speech_takes_longer():
 def test_text_is_cleaned_for_speech():
     written = "护照办理\n办理步骤:\n1. 预约\n2. 去<b>窗口</b>\n- 身份证\n咨询电话: 12367 见 https://x.cn"
     spoken = clean_for_speech(written, "zh")
-    assert spoken == "护照办理。 办理步骤: 第1步，预约。 第2步，去 窗口。 身份证。 咨询电话: 1 2 3 6 7 见。"
+    assert spoken == "护照办理。 办理步骤: 第1步，预约。 第2步，去 窗口。 身份证。 咨询电话: 一二三六七 见。"
     assert clean_for_speech("Steps:\n1. Book", "en") == "Steps: Step 1: Book."
 
 
@@ -187,7 +189,7 @@ def files_in(folder) -> list:
 def test_wav_is_stored_compressed_and_served_back_unchanged(tmp_path):
     engine = CountingEngine()
     tts = TextToSpeech([engine], tmp_path)
-    text = "Please bring your ID card and the household register to the police station. " * 4
+    text = "Please bring your ID card and the household register to the police station. " * 2  # one piece
     made, served = tts.speak(text, "en"), tts.speak(text, "en")
     assert engine.calls == 1 and served.media_type == "audio/wav"
     assert served.audio == made.audio  # byte for byte, header included
@@ -305,3 +307,42 @@ def test_every_answer_of_the_knowledge_base_fits_the_spoken_length_limit():
     longest = max(len(render_answer(item, language, large)) for item in items for language in ("zh", "en")
                   for large in (False, True))
     assert 2000 < longest <= settings.tts_max_chars
+
+
+def test_a_long_answer_is_served_piece_by_piece_with_the_count_in_a_header(tmp_path):
+    text = "Bring your ID card and a photo. " * 12  # about 380 characters: two pieces
+    with TestClient(create_app(Settings(var_dir=tmp_path, tts_gtts=False))) as client:
+        whole = client.post("/api/tts", json={"text": text, "language": "en"})
+        first = client.post("/api/tts", json={"text": text, "language": "en", "piece": 0})
+        count = int(first.headers["x-speech-pieces"])
+        rest = [client.post("/api/tts", json={"text": text, "language": "en", "piece": k}) for k in range(1, count)]
+        beyond = client.post("/api/tts", json={"text": text, "language": "en", "piece": count})
+    assert whole.status_code == first.status_code == 200 and {r.status_code for r in rest} == {200} and count >= 2
+    assert whole.headers["x-speech-pieces"] == str(count)
+    assert wav_seconds(first.content) < wav_seconds(whole.content)
+    pieces_and_pauses = sum(wav_seconds(r.content) for r in [first, *rest]) + PAUSE_SECONDS * (count - 1)
+    assert abs(pieces_and_pauses - wav_seconds(whole.content)) < 0.1  # the whole is the pieces joined
+    assert beyond.status_code == 400 and beyond.json()["error"]["code"] == "no_such_piece"
+
+
+class MandarinOnly(CountingEngine):
+    name, media_type, languages = "mandarin-only", "audio/wav", ("zh",)
+
+
+def test_an_engine_is_asked_only_for_the_languages_it_speaks(tmp_path):
+    mandarin, fallback = MandarinOnly(), CountingEngine()
+    tts = TextToSpeech([mandarin, fallback], tmp_path)
+    assert tts.speak("您好。", "zh").engine == "mandarin-only"
+    assert tts.speak("Hello.", "en").engine == "counting" and mandarin.calls == 1
+
+
+def test_without_the_kokoro_model_mandarin_falls_back_to_espeak(tmp_path, caplog):
+    from channels.voice.output import speech_output
+
+    caplog.set_level(logging.INFO, logger="govbot.tts")
+    tts = speech_output(Settings(var_dir=tmp_path))  # no speech-models folder in this var dir
+    speech = tts.speak("请拨打12345。", "zh")
+    assert speech.engine == "espeak-ng" and speech.audio[:4] == b"RIFF"
+    reasons = {record.getMessage(): record.fields["error"] for record in caplog.records  # type: ignore[attr-defined]
+               if record.getMessage() in ("tts_engine_misconfigured", "tts_engine_failed")}
+    assert "run scripts/setup" in reasons["tts_engine_misconfigured"] and "Kokoro" in reasons["tts_engine_failed"]
