@@ -49,11 +49,15 @@ def search(question: str, language: str) -> SearchResult:
 
 def answer_item(dispatcher: CollectingDispatcher, tracker: Tracker, item: ServiceItem, question: str,
                 field: Optional[str] = None) -> Events:
-    """Answer with the item (or one field of it) and make it the current item."""
+    """Answer with the item (or one field of it) and make it the current item.
+
+    A whole answer's payload also carries `speech`: the short (elderly-mode) form, which voice channels read
+    aloud instead of the text (a field's answer is short already, and is read as it is)."""
     language, large_text = reply_language(tracker), bool(tracker.get_slot("large_text"))
     if field is None:
         say(dispatcher, tracker, "answer", text=render_answer(item, language, large_text),
-            buttons=rating_buttons(language), item=item.id, decision="answer")
+            buttons=rating_buttons(language), item=item.id, decision="answer",
+            speech=render_answer(item, language, large_text=True))
     else:
         say(dispatcher, tracker, "follow_up", text=render_field(item, field, language),
             item=item.id, decision="answer", field=field)

@@ -26,7 +26,7 @@ from channels.telegram.state import UserState, UserStates
 from channels.telegram.texts import KEYBOARD, KEYBOARD_ACTIONS, language_of, message
 from channels.voice.audio import AudioError, DecoderUnavailable
 from channels.voice.service import VoiceInput, not_set_up
-from channels.voice.stt import EngineNotConfigured, RecognitionFailed
+from channels.voice.stt import AUTO, LANGUAGES, EngineNotConfigured, RecognitionFailed
 from channels.voice.tts import EngineFailed, SpeechError, TextToSpeech
 from core import payloads
 from core.messages import BotMessage
@@ -73,7 +73,7 @@ class TelegramChats:
     """Telegram users' turns: text into the Conversation, replies rendered and sent back, spoken if the modes say."""
 
     def __init__(self, conversation: Conversation, tts: Optional[TextToSpeech], keys: Optional[PayloadKeys] = None,
-                 states: Optional[UserStates] = None, max_chars: int = 2000, tts_timeout: float = 60.0,
+                 states: Optional[UserStates] = None, max_chars: int = 2000, tts_timeout: float = 180.0,
                  voice: Optional[VoiceInput] = None) -> None:
         self.conversation, self.tts, self.voice = conversation, tts, voice
         self.keys = keys or PayloadKeys()
@@ -125,7 +125,8 @@ class TelegramChats:
         return asked[0]
 
     async def speak(self, bot: Bot, chat_id: int, replies: list[BotMessage], state: UserState) -> None:
-        """The replies as one voice message (OGG/Opus), slower in large-text mode; a failure is logged and skipped."""
+        """The replies as one voice message (OGG/Opus; an answer in its short form), slower in large-text mode; a
+        failure is logged and skipped."""
         text = spoken_text(replies)
         if not text or self.tts is None:
             return
@@ -142,7 +143,7 @@ class TelegramChats:
             log.warning("telegram_voice_failed", extra={"fields": {"reason": f"{type(error).__name__}: {error}"}})
             return
         await bot.send_voice(chat_id, BufferedInputFile(ogg, filename="answer.ogg"), duration=ogg_duration(ogg))
-        log.info("telegram_voice", extra={"fields": {"engine": speech.engine, "bytes": len(ogg),
+        log.info("telegram_voice", extra={"fields": {"engine": speech.engine, "chars": len(text), "bytes": len(ogg),
                                                      "ms": round((time.perf_counter() - started) * 1000, 1)}})
 
     async def say_not_set_up(self, bot: Bot, chat_id: int, user: User, language: str) -> None:
@@ -249,33 +250,42 @@ async def on_text(event: Message, bot: Bot, conversation: TelegramChats) -> None
     await conversation.turn(bot, event.chat.id, user, text)
 
 
+def listening_language(state: UserState) -> str:
+    """The language a voice note is heard in: the one the user chose, else "auto" (the server detects zh/en)."""
+    return state.language if state.language_chosen and state.language in LANGUAGES else AUTO
+
+
 async def on_voice_note(event: Message, bot: Bot, conversation: TelegramChats) -> None:
-    """A voice note: recognised, "I heard: …" sent back, then answered like typed text (asked first when unsure)."""
+    """A voice note: recognised (in the language the user chose, else the one detected), "I heard: …" sent back in
+    the language heard, then answered like typed text (asked first when unsure). When the user's language (chosen,
+    else the bot's or Telegram's) cannot be recognised here, the honest "not set up" reply instead."""
     user, chat_id, note = event.from_user, event.chat.id, event.voice
     if user is None or note is None:
         return
-    language = conversation.language(user)
+    asked, language = listening_language(conversation.states.get(user.id)), conversation.language(user)
     voice = conversation.voice
-    if voice is None or not voice.supports(language):
-        await conversation.say_not_set_up(bot, chat_id, user, language)
+    if voice is None or not voice.supports(language):  # the user's language (chosen, else likely) has no engine:
+        await conversation.say_not_set_up(bot, chat_id, user, language)  # say so, in both languages, not guess
         return
     downloaded = await bot.download(note.file_id)
     try:
-        transcript = await voice.handle(downloaded.read() if downloaded else b"", language)
+        transcript = await voice.handle(downloaded.read() if downloaded else b"", asked)
     except AudioError as error:
         await event.answer(message("voice_bad_audio", language, reason=html.escape(str(error))))
         return
-    except EngineNotConfigured:
-        await conversation.say_not_set_up(bot, chat_id, user, language)
+    except EngineNotConfigured as error:  # its model turned out unusable (detection names the language)
+        await conversation.say_not_set_up(bot, chat_id, user, error.language if error.language in LANGUAGES
+                                          else language)
         return
     except (DecoderUnavailable, RecognitionFailed) as error:
         log.error("telegram_stt_failed", extra={"fields": {"reason": f"{type(error).__name__}: {error}"}})
         await event.answer(message("voice_unavailable", language))
         return
-    await event.answer(message("heard", language, text=html.escape(transcript.text)))
+    heard_in = transcript.language if transcript.language in LANGUAGES else language
+    await event.answer(message("heard", heard_in, text=html.escape(transcript.text)))
     if voice.needs_confirmation(transcript):
-        state = conversation.states.get(user.id)
-        await conversation.deliver(bot, chat_id, [voice.confirmation(transcript, language)], state, state)
+        state = replace(conversation.states.get(user.id), language=heard_in)  # asked (and spoken) as heard
+        await conversation.deliver(bot, chat_id, [voice.confirmation(transcript, heard_in)], state, state)
         return
     await conversation.turn(bot, chat_id, user, transcript.text)
 

@@ -179,6 +179,12 @@ def render_replies(messages: list[BotMessage], keys: PayloadKeys, large_text: bo
     return [out for message in messages for out in render_message(message, keys, large_text)]
 
 
+def spoken_form(message: BotMessage) -> str:
+    """What a reply says aloud: its payload's `speech` (an answer's short form) when it has one, else its text."""
+    speech = (message.custom or {}).get("speech")
+    return (speech if isinstance(speech, str) and speech.strip() else message.text or "").strip()
+
+
 def spoken_text(messages: list[BotMessage]) -> str:
     """The text of one turn's replies, as it should be read aloud."""
-    return "\n".join((message.text or "").strip() for message in messages if (message.text or "").strip())
+    return "\n".join(spoken for spoken in map(spoken_form, messages) if spoken)

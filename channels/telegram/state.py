@@ -7,14 +7,18 @@ from cachetools import LRUCache
 
 from core.messages import BotMessage
 
+LANGUAGE_CONFIRMED = "language"  # the kind of the reply confirming a language the user asked for
+
 
 @dataclass(frozen=True)
 class UserState:
-    """A user's modes and language as the latest reply's payload gave them (None: not known yet)."""
+    """A user's modes and language as the latest reply's payload gave them (None: not known yet), and whether the
+    user chose that language (/lang or asking for it: it then sticks, and voice notes are heard in it)."""
 
     large_text: Optional[bool] = None
     voice: Optional[bool] = None
     language: Optional[str] = None
+    language_chosen: bool = False
 
     @property
     def speaks(self) -> bool:
@@ -47,7 +51,8 @@ class UserStates:
             reported = custom.get("mode")
             mode: dict[str, Any] = reported if isinstance(reported, dict) else {}
             language = custom.get("language") if custom.get("language") in ("zh", "en") else after.language
-            after = replace(after, language=language,
+            chosen = after.language_chosen or (custom.get("kind") == LANGUAGE_CONFIRMED and language is not None)
+            after = replace(after, language=language, language_chosen=chosen,
                             large_text=bool(mode["large_text"]) if "large_text" in mode else after.large_text,
                             voice=bool(mode["voice"]) if "voice" in mode else after.voice)
         self.set(user_id, after)

@@ -7,6 +7,7 @@ from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 from bot.actions import (ActionAffirm, ActionAnswerFollowUp, ActionAnswerServiceQuestion, ActionChooseItem,
                          ActionChooseNumber, ActionConfirmLanguage, ActionDefaultFallback, ActionDeny, ActionGreet,
                          ActionHandOff, ActionRate, ActionReplyOutOfScope, ActionSetMode, ActionTrackLanguage, runtime)
+from bot.actions.render import render_answer
 from bot.actions.runtime import ActionRuntime
 from core.ratings import RatingStore
 from core.settings import Settings
@@ -73,8 +74,13 @@ async def test_service_question_is_answered_with_the_item_and_rating_buttons():
     messages, slots = await run(ActionAnswerServiceQuestion(), "身份证丢了怎么补办", "service_question")
     [message] = messages
     assert message["text"].startswith("居民身份证丢失补领") and "\n1. " in message["text"]
+    speech = message["custom"].pop("speech")
     assert message["custom"] == {"kind": "answer", "language": "zh", "mode": {"large_text": False, "voice": False},
                                  "item": "id-card-lost-replace", "decision": "answer"}
+    # what a voice reads: the short (elderly-mode) form, not the full text
+    item = runtime.knowledge().by_id["id-card-lost-replace"]
+    assert speech == render_answer(item, "zh", large_text=True) != message["text"]
+    assert "回复数字" in speech and "需要带的材料:" in message["text"] and "需要带的材料:" not in speech
     assert [b["payload"] for b in message["buttons"]] == ["/rate_good", "/rate_bad", "/ask_person"]
     assert slots["current_item"] == "id-card-lost-replace" and slots["last_question"] == "身份证丢了怎么补办"
     assert slots["last_decision"] == "answer" and slots["failed_turns"] == 0
@@ -91,6 +97,7 @@ async def test_answer_in_large_text_mode_is_short_and_offers_the_menu():
     [message] = messages
     assert "需要带的材料:" not in message["text"] and "回复数字" in message["text"]
     assert message["custom"]["mode"] == {"large_text": True, "voice": False}
+    assert message["custom"]["speech"] == message["text"]  # spoken as shown
 
 
 async def test_vague_question_offers_numbered_items_whose_buttons_pick_them():
@@ -172,6 +179,7 @@ async def test_follow_up_answers_from_the_current_item_without_searching(text, i
     [message] = messages
     assert message["text"].startswith("普通护照首次申请") and expected in message["text"]
     assert message["custom"]["kind"] == "follow_up" and message["custom"]["item"] == "passport-apply"
+    assert "speech" not in message["custom"]  # short already: spoken as written
     assert slots["current_item"] == "passport-apply"
 
 

@@ -7,9 +7,10 @@ import logging
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Optional
 
 import httpx
+import numpy as np
 import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -19,9 +20,13 @@ from fastapi.testclient import TestClient
 from channels.common.rasa_client import RasaClient
 from channels.gateway import create_app
 from channels.telegram.service import TelegramService
+from channels.telegram.state import UserState
+from channels.voice.service import VoiceInput
+from channels.voice.stt import Recognition, SpeechToText
 from channels.voice.tts import default_tts
 from core.settings import Settings, SettingsError
 from testkit.helpers import FakeRasa, open_conversation
+from testkit.speech import encode, needs_speech_tools, speak
 from testkit.telegram_standin import TelegramStandIn
 
 USER = 4242
@@ -70,13 +75,13 @@ def rasa():
 
 
 @asynccontextmanager
-async def running(standin: TelegramStandIn, rasa_url: str, tmp_path: Path, **settings: object
-                  ) -> AsyncIterator[TelegramService]:
+async def running(standin: TelegramStandIn, rasa_url: str, tmp_path: Path, voice: Optional[VoiceInput] = None,
+                  **settings: object) -> AsyncIterator[TelegramService]:
     config = Settings(rasa_url=rasa_url, telegram_token=standin.token, telegram_api_url=standin.base_url,
                       **settings)  # type: ignore[arg-type]
     client = RasaClient(rasa_url, 5)
     service = TelegramService(config, client, default_tts(tmp_path, use_gtts=False), polling_timeout=1,
-                              start_backoff=(0.1, 0.5))
+                              start_backoff=(0.1, 0.5), voice=voice)
     await service.start()
     try:
         yield service
@@ -325,6 +330,64 @@ async def test_without_speech_recognition_a_voice_note_gets_the_honest_answer(st
         [spoken] = await asyncio.to_thread(standin.wait_sent, USER, 1, "sendVoice")
     assert "语音输入暂未开通" in sent.text and "打字" in sent.text and not rasa.received
     assert spoken.voice[:4] == b"OggS"
+
+
+class FakeEngine:
+    """A recogniser that always hears `text` (and counts the clips it was given)."""
+
+    def __init__(self, text: str) -> None:
+        self.name, self.text, self.clips = f"fake-{text}", text, 0
+
+    def recognize(self, samples: np.ndarray) -> Recognition:
+        self.clips += 1
+        return Recognition(self.text, 0.9)
+
+
+class FakeDetector:
+    """Says the clip is in `language`, as Whisper base's language detection would."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+
+    def detect(self, samples: np.ndarray, languages: tuple[str, ...] = ("zh", "en")) -> dict[str, float]:
+        return {language: 0.9 if language == self.language else 0.1 for language in languages}
+
+
+@pytest.fixture(scope="module")
+def voice_note(tmp_path_factory) -> bytes:  # type: ignore[no-untyped-def]
+    """A real OGG/Opus voice note (its words do not matter: the engines are fakes)."""
+    return encode(speak("hello", tmp_path_factory.mktemp("note")), "ogg-opus").read_bytes()
+
+
+@needs_speech_tools
+async def test_a_voice_note_is_heard_in_the_language_detected_unless_the_user_chose_one(standin, rasa, tmp_path,
+                                                                                          voice_note):
+    zh, en = FakeEngine("身份证怎么补办"), FakeEngine("passport")
+    voice = VoiceInput(SpeechToText({"zh": zh, "en": en}, detector=FakeDetector("zh")))
+    async with running(standin, rasa.url, tmp_path, voice=voice) as service:
+        standin.send_voice_note(voice_note, USER, "en")  # an English Telegram, Chinese speech
+        heard, answer = await asyncio.to_thread(standin.wait_sent, USER, 2, "sendMessage")
+        assert heard.text == "我听到：身份证怎么补办" and rasa.received[-1]["message"] == "身份证怎么补办"
+        assert "身份证怎么补办" in answer.text and (zh.clips, en.clips) == (1, 0)
+        service.conversation.states.set(USER, UserState(language="en", language_chosen=True))  # /lang en
+        standin.send_voice_note(voice_note, USER, "en")
+        heard, _ = await asyncio.to_thread(standin.wait_sent, USER, 2, "sendMessage", 2)
+    assert heard.text == "I heard: passport" and (zh.clips, en.clips) == (1, 1)  # no detection: heard in English
+
+
+@needs_speech_tools
+async def test_a_chinese_user_without_chinese_speech_recognition_gets_the_honest_answer(standin, rasa, tmp_path,
+                                                                                        voice_note):
+    en = FakeEngine("passport")
+    async with running(standin, rasa.url, tmp_path, voice=VoiceInput(SpeechToText({"en": en}))):
+        standin.send_voice_note(voice_note, USER, "zh-hans")
+        [said] = await asyncio.to_thread(standin.wait_sent, USER, 1, "sendMessage")
+        [spoken] = await asyncio.to_thread(standin.wait_sent, USER, 1, "sendVoice")
+        assert "中文语音输入暂未开通" in said.text and "12345" in said.text and spoken.voice[:4] == b"OggS"
+        assert en.clips == 0 and not rasa.received  # not guessed at in English
+        standin.send_voice_note(voice_note, 4343, "en")  # an English user is heard
+        [heard, _] = await asyncio.to_thread(standin.wait_sent, 4343, 2, "sendMessage")
+    assert heard.text == "I heard: passport" and en.clips == 1
 
 
 def test_json_shapes_of_errors():

@@ -4,8 +4,9 @@ import html
 import re
 
 from core.messages import BotMessage, Button
+from channels.telegram.bot import listening_language
 from channels.telegram.render import (LARGE_TEXT_MESSAGE, MAX_CALLBACK_BYTES, MAX_MESSAGE, PayloadKeys,
-                                      render_message, render_replies, utf16_length)
+                                      render_message, render_replies, spoken_text, utf16_length)
 from channels.telegram.state import UserState, UserStates
 
 ANSWER = {"kind": "answer", "language": "zh", "mode": {"large_text": False, "voice": False}}
@@ -139,3 +140,26 @@ def test_user_states_keep_the_users_seen_most_recently():
     assert states.get(1).language == "en"  # user 1 seen again: user 2 is now the one seen longest ago
     states.set(3, UserState())
     assert states.get(2) == UserState() and states.get(1).language == "en" and len(states) == 2
+
+
+# --- voice ---------------------------------------------------------------------------------------------------------
+
+def test_an_answer_is_spoken_in_its_short_form_and_other_replies_as_written():
+    long_form = "护照\n办理步骤:\n1. 预约\n需要带的材料:\n- 身份证"
+    short_form = "护照\n办理步骤:\n1. 预约\n想了解更多请回复数字"
+    replies = [answer(long_form, speech=short_form), BotMessage(text=" 还有别的问题吗？ "),
+               BotMessage(custom={"kind": "mode"}), answer("Fee: none", speech="  ")]
+    assert spoken_text(replies) == f"{short_form}\n还有别的问题吗？\nFee: none"  # blank speech: the text is read
+    assert render_replies(replies[:1], PayloadKeys())[0].html.count("材料") == 1  # the written form is unchanged
+
+
+def test_voice_notes_are_heard_in_the_language_chosen_else_detected():
+    states = UserStates()
+    _, greeted = states.update_from(1, [answer("Hello", language="en")])
+    assert not greeted.language_chosen and listening_language(greeted) == "auto"  # Telegram's language is no choice
+    confirmed = BotMessage(text="好的，我用中文", custom={"kind": "language", "language": "zh"})  # /lang zh
+    _, chosen = states.update_from(1, [confirmed])
+    assert chosen.language_chosen and listening_language(chosen) == "zh"
+    _, later = states.update_from(1, [answer("An answer", language="en")])  # the language follows, still chosen
+    assert later.language_chosen and listening_language(later) == "en"
+    assert listening_language(UserState()) == "auto"
