@@ -342,9 +342,10 @@ async function toggleRecording() {
   }
 }
 
-/** Send a recording to /api/voice; show what was heard, then the answer (or the question "did you mean"). */
+/** Send a recording to /api/voice; show what was heard, then the answer (or the question "did you mean").
+ * The language is the one the user chose with the language button, else "auto": the server tells zh from en. */
 async function sendVoice(blob) {
-  const language = prefs.language;
+  const language = prefs.languageChosen ? prefs.language : "auto";
   const form = (conversation) => {
     const fields = new FormData();
     fields.append("audio", blob, blob.type.includes("ogg") ? "speech.ogg" : "speech.webm");
@@ -365,7 +366,9 @@ async function sendVoice(blob) {
   }
   setStatus("");
   if (response.ok && body) {
-    const heard = { id: entryId(), who: "user", text: strings().heard + body.transcript.text, voice: true };
+    const said = STRINGS[body.transcript.language] ? body.transcript.language : prefs.language;
+    const heard = { id: entryId(), who: "user", text: STRINGS[said].heard + body.transcript.text, voice: true,
+      custom: { language: said } };
     saveEntry(heard);
     show(heard, page.log);
     addBotMessages(body.messages);
@@ -416,6 +419,7 @@ page.voice.addEventListener("click", () => {
 
 page.language.addEventListener("click", () => {
   const target = strings().otherLanguageCode;
+  prefs.languageChosen = true; // the microphone now listens for this language only
   setLanguage(target);
   submit(payloads.switchLanguage(target), null, true);
 });

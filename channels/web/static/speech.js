@@ -1,54 +1,141 @@
-// Spoken answers: fetches audio from the gateway's /api/tts and plays one message at a time.
+// Spoken answers: fetches a message's audio from the gateway's /api/tts piece by piece and plays the pieces in order
+// while the next ones are fetched, one message at a time.
+
+const AHEAD = 2; // pieces fetched ahead of the one playing
+
+/** The number of pieces a /api/tts response says the text has (1 from a server that does not say). */
+function piecesIn(response) {
+  const pieces = Number(response.headers.get("X-Speech-Pieces"));
+  return Number.isInteger(pieces) && pieces > 0 ? pieces : 1;
+}
+
+/** What a message's recording is kept under: its language and speed. */
+function keyOf(language, slow) {
+  return `${language}:${slow ? "slow" : "normal"}`;
+}
+
+/** One text's audio in one language and speed: its pieces, fetched one after another and kept for replays. */
+class Recording {
+  constructor(text, language, slow) {
+    this.text = text;
+    this.language = language;
+    this.slow = slow;
+    this.key = keyOf(language, slow);
+    this.count = null; // known with piece 0
+    this.blobs = [];
+    this.cancel();
+  }
+
+  /** Piece k's audio (a Blob); its request waits for the one asked for before it. A failure stays until cancel(). */
+  piece(k) {
+    if (this.blobs[k]) return Promise.resolve(this.blobs[k]);
+    if (!this.pending.has(k)) {
+      const signal = this.controller.signal;
+      const fetched = this.tail.catch(() => {}).then(() => this.fetchPiece(k, signal));
+      this.tail = fetched;
+      this.pending.set(k, fetched);
+      fetched.then((blob) => {
+        this.blobs[k] = blob;
+        if (this.pending.get(k) === fetched) this.pending.delete(k);
+      }, () => {});
+    }
+    return this.pending.get(k);
+  }
+
+  async fetchPiece(k, signal) {
+    const response = await fetch("/api/tts", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ text: this.text, language: this.language, slow: this.slow, piece: k }),
+      signal,
+    });
+    if (!response.ok) throw new Error(`speech failed: HTTP ${response.status}`);
+    if (k === 0) this.count = piecesIn(response);
+    return response.blob();
+  }
+
+  /** Stop fetching: requests on the way and failures are dropped (a replay asks again), pieces here are kept. */
+  cancel() {
+    if (this.controller) this.controller.abort();
+    this.controller = new AbortController();
+    this.pending = new Map();
+    this.tail = Promise.resolve();
+  }
+}
 
 export class Speaker {
   /** onChange(messageElement, playing) is told when a message starts or stops playing; onError() when speech fails. */
   constructor(onChange, onError) {
     this.onChange = onChange;
     this.onError = onError;
-    this.current = null;
+    this.playing = null; // {element, recording} of the message being spoken
+    this.recordings = new WeakMap(); // message element → its Recording (the last language and speed asked for)
     this.queue = Promise.resolve();
     this.round = 0;
   }
 
-  /** The message's <audio> element with its recording loaded (fetched once per message and speed). */
-  async audioFor(element, text, language, slow) {
-    const key = `${language}:${slow ? "slow" : "normal"}`;
+  recordingFor(element, text, language, slow) {
+    const kept = this.recordings.get(element);
+    if (kept && kept.key === keyOf(language, slow)) return kept;
+    const recording = new Recording(text, language, slow);
+    this.recordings.set(element, recording);
+    return recording;
+  }
+
+  /** The message's <audio> element (made on first use). */
+  audioIn(element) {
     let audio = element.querySelector("audio.speech");
-    if (audio && audio.dataset.key === key) return audio;
-    const response = await fetch("/api/tts", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ text, language, slow }),
-    });
-    if (!response.ok) throw new Error(`speech failed: HTTP ${response.status}`);
-    const blob = await response.blob();
     if (!audio) {
       audio = document.createElement("audio");
       audio.className = "speech";
       audio.preload = "auto";
-      audio.addEventListener("ended", () => this.finished(element));
-      audio.addEventListener("pause", () => this.finished(element));
       element.appendChild(audio);
-    } else if (audio.src) {
-      URL.revokeObjectURL(audio.src);
     }
-    audio.dataset.key = key;
-    audio.src = URL.createObjectURL(blob);
     return audio;
   }
 
-  /** Play a message now, stopping whatever is playing. */
+  /** Play one piece; true when it played to its end (false: paused, by stop() or by the system). */
+  async playPiece(audio, blob) {
+    if (audio.src) URL.revokeObjectURL(audio.src);
+    audio.src = URL.createObjectURL(blob);
+    await audio.play();
+    if (audio.ended) return true;
+    return new Promise((resolve) => {
+      const done = () => {
+        audio.removeEventListener("ended", done);
+        audio.removeEventListener("pause", done);
+        resolve(audio.ended);
+      };
+      audio.addEventListener("ended", done);
+      audio.addEventListener("pause", done);
+    });
+  }
+
+  /** Play a message now, stopping whatever is playing; resolves when it has been read to its end or stopped. */
   async play(element, text, language, slow) {
     this.stop();
+    const run = { element, recording: this.recordingFor(element, text, language, slow) };
+    const { recording } = run;
+    this.playing = run;
+    this.onChange(element, true);
     try {
-      const audio = await this.audioFor(element, text, language, slow);
-      this.current = element;
-      this.onChange(element, true);
-      await audio.play();
+      const audio = this.audioIn(element);
+      for (let k = 0; k < (recording.count || 1); k += 1) {
+        const blob = await recording.piece(k);
+        if (this.playing !== run) return;
+        for (let next = k + 1; next <= k + AHEAD && next < recording.count; next += 1) {
+          recording.piece(next).catch(() => {}); // a failure shows when its turn comes
+        }
+        if (!(await this.playPiece(audio, blob))) break;
+      }
     } catch (error) {
-      this.finished(element);
-      // a browser that refuses to play without a click still has the play button
-      if (!(error && error.name === "NotAllowedError")) this.onError(error);
+      if (this.playing === run) { // (not stopped: stop() has cancelled already, maybe for a replay that started)
+        recording.cancel();
+        // a browser that refuses to play without a click still has the play button
+        if (!(error && error.name === "NotAllowedError")) this.onError(error);
+      }
+    } finally {
+      this.finished(run);
     }
   }
 
@@ -57,7 +144,7 @@ export class Speaker {
     const round = this.round;
     this.queue = this.queue.then(() => {
       if (round !== this.round) return undefined; // cancelled meanwhile
-      return this.play(element, text, language, slow).then(() => this.untilDone(element));
+      return this.play(element, text, language, slow);
     });
     return this.queue;
   }
@@ -68,30 +155,23 @@ export class Speaker {
     this.stop();
   }
 
-  untilDone(element) {
-    const audio = element.querySelector("audio.speech");
-    if (!audio || audio.paused || audio.ended) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => resolve();
-      audio.addEventListener("ended", done, { once: true });
-      audio.addEventListener("pause", done, { once: true });
-    });
-  }
-
   isPlaying(element) {
-    return this.current === element;
+    return Boolean(this.playing && this.playing.element === element);
   }
 
+  /** Stop the message being spoken: its audio and the fetching of its next pieces. */
   stop() {
-    if (!this.current) return;
-    const audio = this.current.querySelector("audio.speech");
+    const run = this.playing;
+    if (!run) return;
+    run.recording.cancel();
+    const audio = run.element.querySelector("audio.speech");
     if (audio && !audio.paused) audio.pause();
-    this.finished(this.current);
+    this.finished(run);
   }
 
-  finished(element) {
-    if (this.current !== element) return;
-    this.current = null;
-    this.onChange(element, false);
+  finished(run) {
+    if (this.playing !== run) return;
+    this.playing = null;
+    this.onChange(run.element, false);
   }
 }

@@ -51,7 +51,9 @@ export function saveConversation(conversation) {
 /** The user's settings: {large, voice, language}. */
 export function loadPrefs() {
   const prefs = read("prefs", {});
-  return { large: prefs.large === true, voice: prefs.voice === true, language: prefs.language || null };
+  // languageChosen: the user pressed the language button (voice input then says the language instead of "auto")
+  return { large: prefs.large === true, voice: prefs.voice === true, language: prefs.language || null,
+           languageChosen: prefs.languageChosen === true };
 }
 
 export function savePrefs(prefs) {
