@@ -13,10 +13,11 @@ import pytest
 
 from channels.voice.audio import AudioError
 from channels.voice.service import VoiceInput, not_set_up
-from channels.voice.stt import (EngineConfigError, EngineNotConfigured, Recognition, RecognitionFailed,
-                                SherpaParaformerEngine, SpeechToText, WhisperEngine, whisper_confidence)
+from channels.voice.stt import (EngineConfigError, EngineNotConfigured, ModelUnavailable, Recognition,
+                                RecognitionFailed, SherpaParaformerEngine, SpeechToText, WhisperEngine, same_words,
+                                whisper_confidence)
 from core.settings import Settings, SettingsError
-from testkit.speech import ENCODINGS, encode, needs_speech_tools, silence, speak
+from testkit.speech import ENCODINGS, encode, needs_speech_models, needs_speech_tools, silence, speak
 
 
 class FakeEngine:
@@ -137,8 +138,11 @@ def test_a_malformed_tokens_file_is_a_config_error(tmp_path):
 
 def test_a_broken_paraformer_model_fails_cleanly_on_first_use(tmp_path):
     engine = SherpaParaformerEngine(_paraformer_dir(tmp_path / "zh", ("model.int8.onnx", "tokens.txt")))
-    with pytest.raises(RecognitionFailed, match="could not load the Paraformer model"):
-        SpeechToText({"zh": engine}).transcribe(_wav(tmp_path), "zh")
+    stt = SpeechToText({"zh": engine})
+    with pytest.raises(EngineNotConfigured) as caught:  # the honest "not set up" reply, not a server error
+        stt.transcribe(_wav(tmp_path), "zh")
+    assert isinstance(caught.value.__cause__, RecognitionFailed) and not stt.supports("zh")
+    assert "could not load the Paraformer model" in str(caught.value.__cause__)
 
 
 def test_whisper_dir_missing_files_are_named(tmp_path):
@@ -166,16 +170,85 @@ def test_settings_from_env(monkeypatch, tmp_path):
         Settings.from_env()
 
 
-def test_default_settings_have_english_only():
+@needs_speech_models
+def test_default_settings_serve_both_languages_with_whisper_base_for_chinese():
     voice = VoiceInput.from_settings(Settings())
-    assert voice.supports("en") and not voice.supports("zh")
+    assert voice.supports("en") and voice.supports("zh") and voice.supports("auto")
+    assert voice.stt.engines["zh"].name == "whisper-base" and voice.stt.detector is voice.stt.engines["zh"]
     assert voice.limits.max_seconds == 60
 
 
-def test_a_misconfigured_chinese_dir_leaves_chinese_off_instead_of_failing(tmp_path, caplog):
-    voice = VoiceInput.from_settings(Settings(stt_zh_model_dir=tmp_path / "nothing-here"))
-    assert not voice.supports("zh") and voice.supports("en")
-    assert "stt_engine_misconfigured" in caplog.text
+def misconfigured(caplog) -> list[str]:
+    """The reasons the stt_engine_misconfigured log lines gave."""
+    return [record.fields["error"] for record in caplog.records if record.getMessage() == "stt_engine_misconfigured"]
+
+
+def test_without_the_assembled_models_chinese_is_off_and_says_why(tmp_path, caplog):
+    voice = VoiceInput.from_settings(Settings(var_dir=tmp_path))  # no speech-models folder there
+    assert not voice.supports("zh") and voice.supports("en") and voice.supports("auto")
+    assert any("run scripts/setup" in problem for problem in misconfigured(caplog))
+
+
+def test_a_misconfigured_paraformer_dir_leaves_chinese_off_instead_of_failing(tmp_path, caplog):
+    for settings in (Settings(stt_zh_engine="paraformer", stt_zh_model_dir=tmp_path / "nothing-here"),
+                     Settings(stt_zh_engine="paraformer")):
+        voice = VoiceInput.from_settings(settings)
+        assert not voice.supports("zh") and voice.supports("en")
+    assert any("needs GOVBOT_STT_ZH_MODEL_DIR" in problem for problem in misconfigured(caplog))
+    assert not VoiceInput.from_settings(Settings(stt_zh_engine="none")).supports("zh")
+
+
+class FakeDetector:
+    """Says which language is spoken, as Whisper base's language detection would."""
+
+    def __init__(self, scores: dict[str, float]) -> None:
+        self.scores, self.asked = scores, []
+
+    def detect(self, samples: np.ndarray, languages: tuple[str, ...] = ("zh", "en")) -> dict[str, float]:
+        self.asked.append(languages)
+        return {language: self.scores.get(language, 0.0) for language in languages}
+
+
+@needs_speech_tools
+def test_auto_detects_the_language_and_uses_its_engine(speech_dir):
+    clip = encode(speak("hello", speech_dir, name="hello"), "wav").read_bytes()
+    zh, en = FakeEngine("你好"), FakeEngine("hello")
+    stt = SpeechToText({"zh": zh, "en": en}, detector=FakeDetector({"zh": 0.2, "en": 0.8}))
+    transcript = stt.transcribe(clip, "auto")
+    assert (transcript.text, transcript.language) == ("hello", "en") and not zh.heard
+    stt.detector = FakeDetector({"zh": 0.9, "en": 0.1})
+    assert stt.transcribe(clip, "auto").language == "zh"
+    only_english = SpeechToText({"en": en}, detector=None)  # one language served: no detection needed
+    assert only_english.transcribe(clip, "auto").language == "en"
+
+
+class BrokenModel(FakeEngine):
+    """An engine whose model folder turns out corrupt when it is loaded."""
+
+    def recognize(self, samples: np.ndarray) -> Recognition:
+        raise ModelUnavailable("the Whisper model cannot be used: model.bin is corrupt (sha256 differs)")
+
+    def detect(self, samples: np.ndarray, languages: tuple[str, ...] = ("zh", "en")) -> dict[str, float]:
+        raise ModelUnavailable("the Whisper model cannot be used: model.bin is corrupt (sha256 differs)")
+
+
+@needs_speech_tools
+def test_a_model_found_unusable_turns_its_language_off_honestly(speech_dir, caplog):
+    clip = encode(speak("hello", speech_dir, name="hello"), "wav").read_bytes()
+    broken = BrokenModel()
+    stt = SpeechToText({"zh": broken, "en": FakeEngine("hello")}, detector=broken)
+    with pytest.raises(EngineNotConfigured) as caught:
+        stt.transcribe(clip, "zh")
+    assert caught.value.language == "zh" and not stt.supports("zh") and "stt_model_unavailable" in caplog.text
+    stt = SpeechToText({"zh": broken, "en": FakeEngine("hello")}, detector=broken)
+    assert stt.transcribe(clip, "auto").language == "en" and not stt.supports("zh")  # English still heard
+
+
+def test_an_answer_that_only_repeats_the_prompt_is_nothing_heard():
+    prompt = "以下是普通话的句子。"
+    assert same_words("以下是普通话的句子", prompt) and same_words(" 以下是 普通话的句子！", prompt)
+    assert not same_words("以下是普通话的句子。补办身份证", prompt)
+    assert same_words("Hello, World", "hello world") and not same_words("hello", "hello world")
 
 
 def test_the_not_set_up_reply_is_honest_in_both_languages():
