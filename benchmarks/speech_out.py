@@ -59,6 +59,7 @@ SERVED_VOICE = Settings.model_fields["tts_zh_voice"].default
 CER_TARGET = 0.15
 FIRST_AUDIO_TARGET = 2.0
 TURN_TARGET = 3.0
+CACHED_SECONDS = 0.1  # an /api/tts answer this fast came from the cache (a clarification asked before, say)
 SPEECH_MODELS = PROJECT_ROOT / "var" / "speech-models"
 KOKORO_FOLDER = SPEECH_MODELS / KOKORO_DIR
 
@@ -222,8 +223,8 @@ def voice_row(name: str, results: list[Heard]) -> dict[str, Any]:
 
 
 def print_voice_row(row: dict[str, Any]) -> None:
-    print(f"  {row['voice']:<22} CER {row['cer']:6.1%}   RTF {row['rtf']:5.2f} (CPU s/audio s {row['cpu_rtf']:5.2f})   audio {row['audio']:6.1f} s   "
-          f"synthesis {row['synthesis']:6.1f} s   [{load_average()}]", flush=True)
+    print(f"  {row['voice']:<22} CER {row['cer']:6.1%}   RTF {row['rtf']:5.2f} (CPU s/audio s {row['cpu_rtf']:5.2f})   "
+          f"audio {row['audio']:6.1f} s   synthesis {row['synthesis']:6.1f} s   [{load_average()}]", flush=True)
 
 
 def section_voices(quick: bool, voice: VoiceInput, voices: list[str], chars: int = 0) -> None:
@@ -242,7 +243,6 @@ def section_voices(quick: bool, voice: VoiceInput, voices: list[str], chars: int
     print_voice_row(rows[0])
     for name in voices:
         engine = KokoroEngine(KOKORO_FOLDER, voice=name)
-        _, seconds = timed(engine.load)
         engine.synthesise("你好。", "zh", False)  # the phonemizer's dictionary loads on first use
         rows.append(voice_row(f"kokoro/{name}", hear_all(engine, openings, voice, False)))
         print_voice_row(rows[-1])
@@ -253,7 +253,7 @@ def section_voices(quick: bool, voice: VoiceInput, voices: list[str], chars: int
 
 
 def report_voices(rows: list[dict[str, Any]], openings: list[tuple[str, str]]) -> None:
-    """The verdict on the target, the best voice and the worst transcripts of the served voice."""
+    """The verdict on the target, the best voice, and the worst transcripts of espeak-ng and the served voice."""
     espeak = rows[0]
     served = next((row for row in rows if row["voice"] == f"kokoro/{SERVED_VOICE}"), None)
     kokoro = [row for row in rows if row["voice"].startswith("kokoro/") and "@" not in row["voice"]]
@@ -332,9 +332,9 @@ def first_audio(folder: Path, texts: list[str], config: Config) -> dict[str, Any
     return result
 
 
-def print_first_audio(config: Config, result: dict[str, Any]) -> None:
+def print_first_audio(config: Config, result: dict[str, Any], note: str = "") -> None:
     timings = result["timings"]
-    print(f"  {str(config):<38} load {result['load']:.2f} s, first use {result['warm']:.2f} s | piece 0 "
+    print(f"  {note + str(config):<38} load {result['load']:.2f} s, first use {result['warm']:.2f} s | piece 0 "
           f"({min(result['lengths'])}-{max(result['lengths'])} chars, {percentile(result['audio'], 0.5):.1f} s audio): "
           f"p50 {percentile(timings, 0.5):.2f} s  p95 {percentile(timings, 0.95):.2f} s  max {max(timings):.2f} s; "
           f"CPU p50 {percentile(result['cpu'], 0.5):.2f} s   [{load_average()}]", flush=True)
@@ -372,6 +372,9 @@ def section_first_audio(quick: bool) -> None:
     results = {}
     try:
         with tempfile.TemporaryDirectory(prefix="govbot-speech-out-") as folder:
+            # the process's first synthesis session is slower than the later ones: one round, not counted
+            print_first_audio(Config(2, True, default["zh"]), first_audio(Path(folder) / "warm-up", texts, served),
+                              "(warm-up, not counted) ")
             for number, config in enumerate(configs):
                 results[config] = first_audio(Path(folder) / str(number), texts, config)
                 print_first_audio(config, results[config])
@@ -526,9 +529,9 @@ def run_turns(stack: Any, clips: dict[str, bytes], questions: list[tuple[str, se
             turn.update(question=question, right=turn.get("item") in expected, typed=typed_answer(client, question))
             turns.append(turn)
             print(f"  {question}: heard {turn.get('heard')!r} -> {turn.get('item') or turn.get('kind')} "
-                  f"({'expected' if turn['right'] else 'NOT expected'}; typed -> {turn['typed']}); voice {turn['voice']:.2f} s + tts "
-                  f"{turn.get('tts', 0):.2f} s ({turn.get('engine')}, {turn.get('pieces')} pieces) = "
-                  f"{turn.get('total', 0):.2f} s", flush=True)
+                  f"({'expected' if turn['right'] else 'NOT expected'}; typed -> {turn['typed']}); "
+                  f"voice {turn['voice']:.2f} s + tts {turn.get('tts', 0):.2f} s ({turn.get('engine')}, "
+                  f"{turn.get('pieces')} pieces) = {turn.get('total', 0):.2f} s", flush=True)
         print(f"  gateway RSS after {len(turns) + 1} turns: {gateway_rss(stack):.0f} MB")
     done = [turn for turn in turns if "total" in turn]
     if not done:
@@ -538,8 +541,12 @@ def run_turns(stack: Any, clips: dict[str, bytes], questions: list[tuple[str, se
     print(f"  /api/voice: p50 {percentile([t['voice'] for t in done], 0.5):.2f} s  p95 "
           f"{percentile([t['voice'] for t in done], 0.95):.2f} s | /api/tts piece 0: p50 "
           f"{percentile([t['tts'] for t in done], 0.5):.2f} s  p95 {percentile([t['tts'] for t in done], 0.95):.2f} s")
-    print(f"  audio sent -> first answer audio: p50 {percentile(totals, 0.5):.2f} s  p95 {percentile(totals, 0.95):.2f} s"
-          f"  (target p50 <= {TURN_TARGET:.0f} s: {'meets' if percentile(totals, 0.5) <= TURN_TARGET else 'misses'})")
+    p50 = percentile(totals, 0.5)
+    print(f"  audio sent -> first answer audio: p50 {p50:.2f} s  p95 {percentile(totals, 0.95):.2f} s  "
+          f"(target p50 <= {TURN_TARGET:.0f} s: {'meets' if p50 <= TURN_TARGET else 'misses'})")
+    synthesised = [turn["total"] for turn in done if turn["tts"] >= CACHED_SECONDS]
+    print(f"  of them with piece 0 synthesised (not already in the gateway's cache, /api/tts >= {CACHED_SECONDS} s): "
+          f"n={len(synthesised)}, p50 {percentile(synthesised, 0.5):.2f} s  p95 {percentile(synthesised, 0.95):.2f} s")
     same = sum((turn.get("item") or turn.get("kind")) == turn["typed"] for turn in turns)
     print(f"  answered from the expected item: {sum(turn['right'] for turn in turns)}/{len(turns)}; the same answer "
           f"as the typed question: {same}/{len(turns)}  [{load_average()}]")
