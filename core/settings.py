@@ -203,6 +203,9 @@ class Settings(BaseSettings):
                               description="Kokoro's Mandarin voice (chosen by benchmarks/voice_zh.py)")
     tts_speed: float = Field(1.0, ge=0.5, le=2.0, validation_alias="GOVBOT_TTS_SPEED",
                              description="Kokoro's speaking rate")
+    tts_threads: int = Field(1, ge=1, validation_alias="GOVBOT_TTS_THREADS",
+                             description="CPU threads of Kokoro (1 was faster than 2 on 2 cores: "
+                                         "benchmarks/speech_out.py)")
     tts_slow_speed: float = Field(0.8, ge=0.5, le=2.0, validation_alias="GOVBOT_TTS_SLOW_SPEED",
                                   description="Kokoro's speaking rate in the elderly (slow) form")
     tts_gtts: bool = Field(False, validation_alias="GOVBOT_TTS_GTTS",

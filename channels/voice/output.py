@@ -20,7 +20,7 @@ def speech_output(settings: Settings) -> TextToSpeech:
         if not status.ready:  # still added: it fails on use, and espeak-ng speaks instead
             log.error("tts_engine_misconfigured", extra={"fields": {"engine": "kokoro", "error": status.problem}})
         first.append(KokoroEngine(folder, voice=settings.tts_zh_voice, speed=settings.tts_speed,
-                                  slow_speed=settings.tts_slow_speed, threads=settings.stt_threads))
+                                  slow_speed=settings.tts_slow_speed, threads=settings.tts_threads))
     return default_tts(settings.tts_cache_dir, use_gtts=settings.tts_gtts, gtts_timeout=settings.tts_gtts_timeout,
                        max_chars=settings.tts_max_chars, cache_max_mb=settings.tts_cache_max_mb,
                        cache_max_days=settings.tts_cache_max_days, first=first)
