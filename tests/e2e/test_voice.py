@@ -5,7 +5,7 @@ engine (honest, in words and speech) and bad audio, through the real gateway."""
 import httpx
 import pytest
 
-from testkit.speech import encode, needs_speech_tools, speak
+from testkit.speech import encode, kokoro_speak, needs_speech_tools, speak
 from testkit.stack import module_stack
 
 pytestmark = [pytest.mark.slow, needs_speech_tools]
@@ -37,16 +37,13 @@ def test_a_spoken_passport_question_gets_the_passport_answer_and_is_spoken_back(
     assert spoken.status_code == 200 and spoken.content[:4] == b"RIFF" and len(spoken.content) > 50_000
 
 
-def test_chinese_voice_without_an_engine_is_answered_honestly(stack, tmp_path):
-    clip = encode(speak("hu4 zhao4 zen3 me5 ban4", tmp_path, voice="cmn-latn-pinyin"), "webm-opus")
+def test_a_chinese_question_is_heard_by_whisper_base_on_the_stack(stack, tmp_path):
+    # (the honest "not set up" reply is tested with Chinese input turned off: tests/e2e/test_web.py, test_voice_api.py)
+    clip = encode(kokoro_speak("护照怎么办理？", tmp_path, voice="zf_xiaobei", name="passport-zh"), "webm-opus")
     response = post_voice(stack, clip, language="zh")
-    assert response.status_code == 501
-    body = response.json()
-    assert body["error"]["code"] == "stt_not_configured"
-    assert "中文语音输入暂未开通，请打字或拨打12345" in body["error"]["message"]
-    assert "please type, or call 12345" in body["error"]["message"]
-    spoken = httpx.post(f"{stack.url}/api/tts", json=body["speech"], timeout=60)
-    assert spoken.status_code == 200 and spoken.headers["X-TTS-Engine"] == "espeak-ng"
+    assert response.status_code == 200, response.text
+    transcript = response.json()["transcript"]
+    assert (transcript["language"], transcript["engine"]) == ("zh", "whisper-base") and "护照" in transcript["text"]
 
 
 def test_a_text_file_is_refused_as_not_audio(stack, tmp_path):
