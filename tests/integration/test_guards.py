@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+from typing import Awaitable, Callable
 
 import httpx
 import pytest
@@ -384,6 +385,28 @@ def test_streams_are_capped_per_address_and_in_total_and_freed_when_they_end(liv
     asyncio.run(asyncio.wait_for(scenario(), PATIENCE * 2))
 
 
+def assert_one_at_a_time(base: str, send: Callable[[httpx.AsyncClient], Awaitable[httpx.Response]], busy: str,
+                         gate: threading.Event, running: list[int], overlaps: list[int]) -> None:
+    """Three requests from one address to a route whose work (held until `gate` is set) runs one at a time with a
+    queue of one: the second waits, the third is refused with `busy`, then both are answered one after the other."""
+
+    async def scenario() -> list[int]:
+        async with httpx.AsyncClient(base_url=base, timeout=PATIENCE) as client:
+            first = asyncio.create_task(send(client))
+            while not running:
+                await asyncio.sleep(0.01)
+            second = asyncio.create_task(send(client))  # same address: waits for the first (the line holds 2)
+            await asyncio.sleep(0.3)
+            third = await send(client)  # the line is full
+            refused_with(third, busy)
+            assert not first.done() and not second.done() and overlaps == [1]
+            gate.set()
+            return [(await first).status_code, (await second).status_code]
+
+    statuses = asyncio.run(asyncio.wait_for(scenario(), PATIENCE * 2))
+    assert statuses == [400, 400] and overlaps == [1, 1]  # both answered, one after the other
+
+
 def test_voice_is_one_at_a_time_per_address_with_a_bounded_queue(live):
     settings, base, app = live(voice_queue=1)
     gate, running, overlaps = threading.Event(), [], []
@@ -399,25 +422,11 @@ def test_voice_is_one_at_a_time_per_address_with_a_bounded_queue(live):
     app.state.voice.handle = slow_recognition  # the route's VoiceInput
     conversation = open_conversation(base)
 
-    async def scenario() -> list[int]:
-        async with httpx.AsyncClient(base_url=base, timeout=PATIENCE) as client:
-            def send() -> "asyncio.Task[httpx.Response]":
-                return asyncio.create_task(client.post(
-                    "/api/voice", data={"sender": conversation.sender, "language": "en"},
-                    files={"audio": ("v.webm", b"\x1a\x45\xdf\xa3", "audio/webm")}, headers=conversation.headers))
-            first = send()
-            while not running:
-                await asyncio.sleep(0.01)
-            second = send()  # same address: waits for the first (the line holds 1 + GOVBOT_VOICE_QUEUE = 2)
-            await asyncio.sleep(0.3)
-            third = await send()  # the line is full
-            refused_with(third, "voice_busy")
-            assert not first.done() and not second.done() and overlaps == [1]
-            gate.set()
-            return [(await first).status_code, (await second).status_code]
+    def send(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        return client.post("/api/voice", data={"sender": conversation.sender, "language": "en"},
+                           files={"audio": ("v.webm", b"\x1a\x45\xdf\xa3", "audio/webm")}, headers=conversation.headers)
 
-    statuses = asyncio.run(asyncio.wait_for(scenario(), PATIENCE * 2))
-    assert statuses == [400, 400] and overlaps == [1, 1]  # both answered, one after the other
+    assert_one_at_a_time(base, send, "voice_busy", gate, running, overlaps)
 
 
 def test_speech_synthesis_is_one_at_a_time_per_address_with_a_bounded_queue(live, monkeypatch):
@@ -433,20 +442,7 @@ def test_speech_synthesis_is_one_at_a_time_per_address_with_a_bounded_queue(live
     monkeypatch.setattr(TextToSpeech, "speak", slow_speech)  # (no engine needed: synthesis is replaced)
     settings, base, app = live(tts_queue=1)
 
-    async def scenario() -> list[int]:
-        async with httpx.AsyncClient(base_url=base, timeout=PATIENCE) as client:
-            def send() -> "asyncio.Task[httpx.Response]":
-                return asyncio.create_task(client.post("/api/tts", json={"text": "您好", "language": "zh", "piece": 0}))
-            first = send()
-            while not running:
-                await asyncio.sleep(0.01)
-            second = send()  # same address: waits for the first (the line holds 1 + GOVBOT_TTS_QUEUE = 2)
-            await asyncio.sleep(0.3)
-            third = await send()  # the line is full
-            refused_with(third, "speech_busy")
-            assert not first.done() and not second.done() and overlaps == [1]
-            gate.set()
-            return [(await first).status_code, (await second).status_code]
+    def send(client: httpx.AsyncClient) -> Awaitable[httpx.Response]:
+        return client.post("/api/tts", json={"text": "您好", "language": "zh", "piece": 0})
 
-    statuses = asyncio.run(asyncio.wait_for(scenario(), PATIENCE * 2))
-    assert statuses == [400, 400] and overlaps == [1, 1]  # both answered, one after the other
+    assert_one_at_a_time(base, send, "speech_busy", gate, running, overlaps)
