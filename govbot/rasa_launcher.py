@@ -1,6 +1,7 @@
 """Starts `rasa run` with its HTTP API's auth token read from standard input, and everything it prints redacted.
 
-It runs inside .venv-rasa, so it needs only the standard library and core.log. `govbot.stack` starts
+It runs inside .venv-rasa, so it needs only the standard library, core.log and Rasa itself (bot.rasa_patches, which
+cut Rasa's per-message cost, are installed before Rasa starts). `govbot.stack` starts
 `.venv-rasa/bin/python -m govbot.rasa_launcher run --enable-api ...` and writes the token as the first line of its
 standard input: the token then never appears on a command line, which `ps` shows to every user of the machine
 (a process's environment is readable by its owner only, and Rasa needs none of govbot's other secrets). Rasa's
@@ -19,6 +20,7 @@ import runpy
 import sys
 from typing import TextIO
 
+from bot import rasa_patches
 from core.log import redact
 
 TOKEN_VARIABLE = "GOVBOT_RASA_TOKEN"  # what credentials.yml reads (core.settings is not importable in .venv-rasa)
@@ -76,6 +78,7 @@ def main() -> None:
     sys.stdout = RedactingStream(sys.stdout)
     sys.stderr = RedactingStream(sys.stderr)
     sys.argv = rasa_arguments(sys.argv[1:], token)
+    rasa_patches.install()
     runpy.run_module("rasa", run_name="__main__", alter_sys=True)
 
 
