@@ -3,12 +3,13 @@
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional, Sequence
+from typing import Any, Callable, Literal, Optional, Sequence
 
 import numpy as np
 from cachetools import LRUCache
 from pydantic import BaseModel
 
+from core import query_vector
 from core.language import Language, detect_language
 from knowledge.answerability import Calibration, Signals
 from knowledge.bm25 import BM25, document_tokens, tokenize
@@ -159,15 +160,16 @@ class KnowledgeSearch:
         """BM25 of every item over the question's words, and over its pinyin syllable pairs (its sound)."""
         return self.bm25.scores(tokenize(query)), self.sounds.scores(syllable_pairs(query))
 
-    def scores(self, text: str, ranking: Optional[Ranking] = None) -> Scores:
-        """Every item's scores for a normalised question, combined by `ranking` (default: the configured one)."""
+    def scores(self, text: str, ranking: Optional[Ranking] = None, vector: Optional[np.ndarray] = None) -> Scores:
+        """Every item's scores for a normalised question, combined by `ranking` (default: the configured one);
+        `vector`: the question's e5 vector when the caller has it already."""
         method = ranking or self.config.ranking.method
         words, sounds = self.lexical_scores(text)
         if method == "bm25":
             vector = np.zeros(self.encoder.dimension, dtype=np.float32)
             dense, not_this = np.zeros_like(words), np.zeros_like(words)
         else:
-            vector = self.vector(text)
+            vector = self.vector(text) if vector is None else vector
             dense, not_this = self._dense(vector), self._not_this(vector)
         found = Scores(text, vector, dense, words, sounds, not_this)
         found.combined = combine(dense, words, method, self.config.ranking, sounds)
@@ -234,10 +236,20 @@ class KnowledgeSearch:
         """The answerability under which the search says "none"."""
         return self.calibration.refuse_below if self.calibration is not None else 0.5
 
-    def search(self, query: str, k: int = 5, ranking: Optional[Ranking] = None) -> SearchResult:
-        """Rank the items for a question and decide what to do."""
+    def search(self, query: str, k: int = 5, ranking: Optional[Ranking] = None,
+               shared_vector: Any = None) -> SearchResult:
+        """Rank the items for a question and decide what to do. `shared_vector`: the NLU's vector of the message
+        (core.query_vector's payload), used instead of encoding when it is this model's vector of exactly the
+        normalised question."""
         started = time.perf_counter()
-        return self.result(query, self.scores(normalize_question(query), ranking), k=k, started=started)
+        text = normalize_question(query)
+        return self.result(query, self.scores(text, ranking, self.shared(shared_vector, text)), k=k, started=started)
+
+    def shared(self, payload: Any, text: str) -> Optional[np.ndarray]:
+        """The vector of a query-vector payload when it is usable for `text` with this search's encoder."""
+        if payload is None or not str(getattr(self.encoder, "model_id", "")).startswith(query_vector.MODEL_FAMILY):
+            return None
+        return query_vector.from_payload(payload, text, self.encoder.dimension)
 
 
 def _reconstruct(index: PassageIndex, rows: list[int]) -> np.ndarray:

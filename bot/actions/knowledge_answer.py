@@ -17,6 +17,7 @@ from bot.actions.render import choice_buttons, clarify_text, person_button, rati
 from bot.actions.runtime import knowledge
 from bot.actions.topic import topic_words
 from bot.actions.wording import field_asked, subject_words
+from core import query_vector
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -38,9 +39,11 @@ def current_item(tracker: Tracker) -> Optional[ServiceItem]:
     return knowledge().by_id.get(item_id) if item_id else None
 
 
-def search(question: str, language: str) -> SearchResult:
-    """Search the knowledge base, logging the decision (never the question: it may hold personal data)."""
-    result = knowledge().search(question)
+def search(question: str, language: str, tracker: Optional[Tracker] = None) -> SearchResult:
+    """Search the knowledge base, logging the decision (never the question: it may hold personal data). With the
+    tracker, the NLU's vector of the user's message is reused when the question is that message."""
+    shared = tracker.latest_message.get(query_vector.PARSE_KEY) if tracker is not None else None
+    result = knowledge().search(question, shared_vector=shared)
     log.info("knowledge_search", extra={"fields": {"decision": result.decision, "language": language,
                                                    "top": result.items[0].id if result.items else None,
                                                    "answerable": result.answerable, "ms": result.latency_ms}})
@@ -105,7 +108,7 @@ def answer_found(dispatcher: CollectingDispatcher, tracker: Tracker, question: s
                  field: Optional[str] = None) -> Optional[Events]:
     """Search the question and act on the decision: answer the item found (or its `field`), offer the close
     items, or, when nothing fits, do nothing and return None (the caller decides what to say)."""
-    result = search(question, reply_language(tracker))
+    result = search(question, reply_language(tracker), tracker)
     if result.decision == "answer":
         return answer_item(dispatcher, tracker, knowledge().by_id[result.offered[0].id], question, field)
     if result.decision == "clarify":

