@@ -6,11 +6,10 @@ from bot.actions.follow_up import ActionAnswerFollowUp
 from bot.actions.handoff import ActionHandOff
 from bot.actions.knowledge_answer import ActionAnswerServiceQuestion
 from bot.actions.offers import ActionAffirm, ActionDeny
-from bot.actions.preferences import ActionConfirmLanguage, ActionSetMode, ActionTrackLanguage
+from bot.actions.preferences import ActionConfirmLanguage, ActionSetMode
 from bot.actions.rating import ActionRate
 from bot.actions.small_talk import ActionGoodbye, ActionGreet, ActionReplyOutOfScope, ActionThank
 
 __all__ = ["ActionAffirm", "ActionAnswerFollowUp", "ActionAnswerServiceQuestion", "ActionChooseItem",
            "ActionChooseNumber", "ActionConfirmLanguage", "ActionDefaultFallback", "ActionDeny", "ActionGoodbye",
-           "ActionGreet", "ActionHandOff", "ActionRate", "ActionReplyOutOfScope", "ActionSetMode", "ActionThank",
-           "ActionTrackLanguage"]
+           "ActionGreet", "ActionHandOff", "ActionRate", "ActionReplyOutOfScope", "ActionSetMode", "ActionThank"]

@@ -11,10 +11,12 @@ DEFAULT_LANGUAGE = "zh"
 
 
 def reply_language(tracker: Tracker) -> str:
-    """The language to answer in: the `language` slot, else that of the message, else Chinese."""
-    slot = tracker.get_slot("language")
-    if slot in ("zh", "en"):
-        return slot
+    """The language to answer in: the one the user asked for, else that of their latest message with letters (the
+    `language` slot, which Rasa keeps), else that of this message, else Chinese."""
+    for slot in ("chosen_language", "language"):
+        value = tracker.get_slot(slot)
+        if value in ("zh", "en"):
+            return str(value)
     return detect_language(user_text(tracker)) or DEFAULT_LANGUAGE
 
 

@@ -1,4 +1,4 @@
-"""The user's preferences: reply language (followed per message, sticky once asked for) and display modes."""
+"""The user's preferences: the reply language they ask for (it then sticks) and display modes."""
 
 from typing import Any, Dict, List, Optional, Text
 
@@ -7,7 +7,6 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.context import latest_intent, modes, reply_language, say, user_text
-from core.language import detect_language
 
 _ASKS_FOR = {"en": ("英文", "英语", "english"), "zh": ("中文", "汉语", "普通话", "chinese", "mandarin")}
 
@@ -27,35 +26,29 @@ def language_asked_for(text: str, entity: Optional[str], current: Optional[str])
     return "en" if current == "zh" else "zh"
 
 
-class ActionTrackLanguage(Action):
-    """Keep the `language` slot at every user turn: the message's language, unless one was asked for."""
-
-    def name(self) -> Text:
-        return "action_track_language"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        text, current = user_text(tracker), tracker.get_slot("language")
-        intent = latest_intent(tracker)
-        if intent == "switch_language":
-            entity = next(tracker.get_latest_entity_values("target_language"), None)
-            return [SlotSet("language", language_asked_for(text, entity, current)), SlotSet("language_locked", True)]
-        if tracker.get_slot("language_locked") or text.startswith("/"):
-            return []  # an explicit choice sticks; a button payload says nothing about language
-        detected = detect_language(text)
-        return [SlotSet("language", detected)] if detected and detected != current else []
+def last_reply_language(tracker: Tracker) -> str:
+    """The language of the bot's latest reply (from its payload), else the language replies would have now."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "bot":
+            continue
+        language = ((event.get("data") or {}).get("custom") or {}).get("language")
+        if language in ("zh", "en"):
+            return str(language)
+    return reply_language(tracker)
 
 
 class ActionConfirmLanguage(Action):
-    """Confirm the language the user switched to (the slot is already set by action_track_language)."""
+    """Switch to the language the user asked for (it then sticks: `chosen_language`) and confirm in it."""
 
     def name(self) -> Text:
         return "action_confirm_language"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        say(dispatcher, tracker, "language", response=f"utter_language_{reply_language(tracker)}")
-        return []
+        entity = next(tracker.get_latest_entity_values("target_language"), None)
+        asked = language_asked_for(user_text(tracker), entity, last_reply_language(tracker))
+        say(dispatcher, tracker, "language", response=f"utter_language_{asked}", language=asked)
+        return [SlotSet("chosen_language", asked)]
 
 
 class ActionSetMode(Action):

@@ -6,9 +6,10 @@ from rasa_sdk.executor import ActionExecutor, CollectingDispatcher
 
 from bot.actions import (ActionAffirm, ActionAnswerFollowUp, ActionAnswerServiceQuestion, ActionChooseItem,
                          ActionChooseNumber, ActionConfirmLanguage, ActionDefaultFallback, ActionDeny, ActionGreet,
-                         ActionHandOff, ActionRate, ActionReplyOutOfScope, ActionSetMode, ActionTrackLanguage, runtime)
+                         ActionHandOff, ActionRate, ActionReplyOutOfScope, ActionSetMode, runtime)
 from bot.actions.render import render_answer
 from bot.actions.runtime import ActionRuntime
+from core.language import detect_language
 from core.ratings import RatingStore
 from core.settings import Settings
 from govbot.action_server import warm_up
@@ -334,24 +335,22 @@ async def test_mode_switch_sets_the_slot_and_confirms_in_the_new_mode(intent, sl
 
 @pytest.mark.parametrize("text, current, expected", [("请用英文", "zh", "en"), ("中文", "en", "zh"),
                                                      ("English please", "zh", "en"), ("说中文", "en", "zh"),
-                                                     ("change the language", "zh", "en")])
-async def test_explicit_language_switch_sets_and_locks_the_language(text, current, expected):
-    _, slots = await run(ActionTrackLanguage(), text, "switch_language", language=current)
-    assert slots == {"language": expected, "language_locked": True}
+                                                     ("change the language", "zh", "en"),
+                                                     ("换一种语言", "en", "zh")])
+async def test_explicit_language_switch_chooses_the_language(text, current, expected):
+    """Named in the words, else the other one than the language of the bot's latest reply."""
+    earlier = [{"event": "bot", "text": "…", "data": {"custom": {"language": current}}}]
+    messages, slots = await run(ActionConfirmLanguage(), text, "switch_language", events=earlier,
+                                language=detect_language(text))
+    assert slots == {"chosen_language": expected}
+    assert messages[0]["response"] == f"utter_language_{expected}" and messages[0]["custom"]["language"] == expected
 
 
-async def test_language_follows_each_message_until_locked():
-    _, slots = await run(ActionTrackLanguage(), "How much does it cost?", "ask_fees", language="zh")
-    assert slots == {"language": "en"}
-    _, slots = await run(ActionTrackLanguage(), "How much does it cost?", "ask_fees", language="zh",
-                         language_locked=True)
-    assert slots == {}
-
-
-@pytest.mark.parametrize("text", ["/rate_good", "12345", "👍"])
-async def test_payloads_and_messages_without_words_keep_the_language(text):
-    _, slots = await run(ActionTrackLanguage(), text, "rate_good", language="zh")
-    assert slots == {}
+@pytest.mark.parametrize("chosen, language, expected", [(None, "en", "en"), (None, "zh", "zh"), ("zh", "en", "zh"),
+                                                        ("en", "zh", "en")])
+async def test_replies_follow_the_message_language_unless_one_was_chosen(chosen, language, expected):
+    messages, _ = await run(ActionGreet(), "x", "greet", chosen_language=chosen, language=language)
+    assert messages[0]["custom"]["language"] == expected
 
 
 async def test_language_confirmation_is_in_the_new_language():
