@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from channels.common.errors import HTTP_ERROR_STATUSES, error_responses, http_error_response, validation_error_response
-from channels.common.rasa_client import RasaClient
+from channels.common.rasa_replicas import RasaReplicas
 from channels.common.routing import MessageRouter
 from channels.telegram.service import TelegramService, webhook_router
 from channels.voice.routes import voice_router
@@ -50,7 +50,8 @@ MAX_HEAD_BYTES = 16 * 1024  # request line and headers; a bigger head is refused
 def create_app(settings: Optional[Settings] = None) -> FastAPI:
     """Build the gateway application for the given settings (default: from the environment)."""
     settings = settings or Settings.from_env()
-    rasa = RasaClient(settings.rasa_base_url, settings.rasa_timeout, token=settings.rasa_token)
+    # one Rasa server, or several (GOVBOT_RASA_REPLICAS / GOVBOT_RASA_URL), each conversation always on the same one
+    rasa = RasaReplicas.from_urls(settings.rasa_base_urls, settings.rasa_timeout, token=settings.rasa_token)
     desk = Desk(TicketStore(database_url(settings)), HandoffConfig.from_settings(settings), bot=rasa,
                 canned_replies=settings.canned_replies)
     # every channel's messages go through the router: to Rasa, unless a person is handling the conversation

@@ -139,8 +139,12 @@ class Settings(BaseSettings):
     gateway_port: Port = Field(8080, validation_alias="GOVBOT_GATEWAY_PORT", description="Port of the gateway")
     rasa_port: Port = Field(5005, validation_alias="GOVBOT_RASA_PORT", description="Port of the Rasa server")
     actions_port: Port = Field(5055, validation_alias="GOVBOT_ACTIONS_PORT", description="Port of the action server")
+    rasa_replicas: int = Field(1, ge=1, le=16, validation_alias="GOVBOT_RASA_REPLICAS",
+                               description="Rasa servers `govbot run` starts, on GOVBOT_RASA_PORT and the ports after "
+                                           "it; the gateway sends each conversation to one of them")
     rasa_url: str = Field("", validation_alias="GOVBOT_RASA_URL", json_schema_extra=_derived(""),
-                          description="URL the gateway reaches Rasa at; empty: http://127.0.0.1:$GOVBOT_RASA_PORT")
+                          description="URL(s) the gateway reaches Rasa at, comma-separated (one per replica); empty: "
+                                      "http://127.0.0.1:$GOVBOT_RASA_PORT and the next ports")
     rasa_timeout: float = Field(10.0, gt=0, validation_alias="GOVBOT_RASA_TIMEOUT",
                                 description="Seconds the gateway waits for one Rasa reply")
     startup_timeout: float = Field(600.0, gt=0, validation_alias="GOVBOT_STARTUP_TIMEOUT",
@@ -373,9 +377,20 @@ class Settings(BaseSettings):
         return self.var_dir / "log"
 
     @property
+    def rasa_ports(self) -> list[int]:
+        """The ports of the Rasa servers `govbot run` starts."""
+        return [self.rasa_port + offset for offset in range(self.rasa_replicas)]
+
+    @property
+    def rasa_base_urls(self) -> list[str]:
+        """The URLs the gateway reaches the Rasa servers at, one per replica."""
+        given = [url.strip() for url in self.rasa_url.split(",") if url.strip()]
+        return given or [f"http://127.0.0.1:{port}" for port in self.rasa_ports]
+
+    @property
     def rasa_base_url(self) -> str:
-        """The URL the gateway uses to reach the Rasa server."""
-        return self.rasa_url or f"http://127.0.0.1:{self.rasa_port}"
+        """The URL of the first Rasa server."""
+        return self.rasa_base_urls[0]
 
     @property
     def gateway_url(self) -> str:

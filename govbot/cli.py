@@ -131,7 +131,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _say(f"ready in {time.monotonic() - started:.1f} s")
     _say(f"chat page:     {url}")
     _say(f"health:        {url}health")
-    _say(f"Rasa API:      http://127.0.0.1:{settings.rasa_port}/ "
+    ports = ", ".join(str(port) for port in settings.rasa_ports)
+    _say(f"Rasa API:      http://127.0.0.1:{ports}/ "
          f"(?token=: GOVBOT_RASA_TOKEN, else in {secrets_path(settings)})")
     _say(f"action server: http://{local_address(settings.actions_host)}:{settings.actions_port}/health")
     _say(f"logs:          {settings.log_dir}")

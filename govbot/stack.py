@@ -1,4 +1,4 @@
-"""The three govbot services (action server, Rasa server, gateway) as the supervisor runs them.
+"""The govbot services (action server, Rasa server or servers, gateway) as the supervisor runs them.
 
 Each child gets the settings through its environment, but only the secrets it uses: the action server its token,
 the gateway everything but the action server's token, Rasa the action server's token (endpoints.yml) and its own
@@ -21,7 +21,7 @@ def _app_environment(settings: Settings, env: dict[str, str]) -> dict[str, str]:
     env = dict(env)
     env.update(
         PYTHONPATH=os.pathsep.join(filter(None, [str(settings.root), env.get("PYTHONPATH", "")])),
-        GOVBOT_RASA_URL=settings.rasa_base_url,
+        GOVBOT_RASA_URL=",".join(settings.rasa_base_urls),
         OMP_WAIT_POLICY="PASSIVE",
     )
     return env
@@ -31,8 +31,26 @@ def _rasa_has_model(response: httpx.Response) -> bool:
     return response.status_code == 200 and bool(response.json().get("model_file"))
 
 
+def rasa_service(settings: Settings, model: Path, port: int, replica: int) -> Service:
+    """One Rasa server (replica 1 is "rasa server" with rasa.log; replica 2 "rasa server 2" with rasa-2.log...)."""
+    suffix = "" if replica == 1 else f" {replica}"
+    return Service(
+        name=f"rasa server{suffix}",
+        argv=[str(settings.rasa_venv / "bin" / "python"), "-m", "govbot.rasa_launcher",
+              "run", "--enable-api", "--model", str(model),
+              "--port", str(port), "--interface", "127.0.0.1",
+              "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+        port=port, bind_host="127.0.0.1",
+        health_url=f"http://127.0.0.1:{port}/status", health_params={"token": settings.rasa_token},
+        stdin_text=settings.rasa_token + "\n",
+        log_path=settings.log_dir / ("rasa.log" if replica == 1 else f"rasa-{replica}.log"), cwd=settings.root,
+        env=rasa_environment(settings), is_healthy=_rasa_has_model,
+    )
+
+
 def build_services(settings: Settings, model: Path) -> list[Service]:
-    """Describe the action server, the Rasa server and the gateway for these settings (secrets already filled)."""
+    """Describe the action server, the Rasa servers (GOVBOT_RASA_REPLICAS) and the gateway for these settings (secrets
+    already filled)."""
     empty = [str(env_name(name)) for name in ("rasa_token", "actions_token") if not getattr(settings, name)]
     if empty:
         raise SettingsError(f"{' and '.join(empty)} must not be empty: Rasa's API and the action server are not "
@@ -52,18 +70,7 @@ def build_services(settings: Settings, model: Path) -> list[Service]:
             log_path=logs / "actions.log", cwd=settings.root,
             env=actions_env,
         ),
-        Service(
-            name="rasa server",
-            argv=[str(settings.rasa_venv / "bin" / "python"), "-m", "govbot.rasa_launcher",
-                  "run", "--enable-api", "--model", str(model),
-                  "--port", str(settings.rasa_port), "--interface", "127.0.0.1",
-                  "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
-            port=settings.rasa_port, bind_host="127.0.0.1",
-            health_url=f"http://127.0.0.1:{settings.rasa_port}/status", health_params={"token": settings.rasa_token},
-            stdin_text=settings.rasa_token + "\n",
-            log_path=logs / "rasa.log", cwd=settings.root, env=rasa_environment(settings),
-            is_healthy=_rasa_has_model,
-        ),
+        *[rasa_service(settings, model, port, replica) for replica, port in enumerate(settings.rasa_ports, start=1)],
         Service(
             name="gateway",
             argv=[sys.executable, "-m", "channels.gateway"],
