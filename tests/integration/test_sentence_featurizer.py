@@ -88,8 +88,17 @@ FEATURIZE = """
     shared = query_vector.from_payload(messages["passport_zh"].get(query_vector.PARSE_KEY), texts["passport_zh"], 384)
     scaled_shared = query_vector.from_payload(scaled_message.get(query_vector.PARSE_KEY), texts["passport_zh"], 384)
 
+    cached, encoded = make(cache_size=2), []
+    own_unit_vectors = cached.unit_vectors
+    cached.unit_vectors = lambda batch: encoded.append(list(batch)) or own_unit_vectors(batch)
+    sequence = ("护照怎么办理", "你好", "护照怎么办理", "hello", "你好", "你好")
+    repeated = [Message(data={"text": text}) for text in sequence]
+    for message in repeated:
+        cached.process([message])
+    repeats_equal = bool(np.array_equal(dense(repeated[0])[1].features[0], dense(repeated[2])[1].features[0]))
+
     invalid = []
-    for bad in ({"prefix": "question"}, {"batch_size": 0}, {"scale": 0}, {"threads": 0}):
+    for bad in ({"prefix": "question"}, {"batch_size": 0}, {"scale": 0}, {"cache_size": -1}):
         try:
             make(**bad)
         except InvalidConfigException:
@@ -117,6 +126,7 @@ FEATURIZE = """
         "shared_in_parse_output": query_vector.PARSE_KEY in messages["passport_zh"].as_dict(
             only_output_properties=True),
         "training_examples_not_shared": all(m.get(query_vector.PARSE_KEY) is None for m in examples),
+        "encoded_with_cache": encoded, "repeats_equal": repeats_equal,
         "invalid_rejected": invalid,
         "dense_featurizer": issubclass(E5SentenceFeaturizer, DenseFeaturizer),
         "types": sorted(t.name for t in registered.types),
@@ -175,7 +185,8 @@ def test_scale_multiplies_the_unit_vector(featurized):
 
 
 def test_bad_configuration_is_rejected(featurized):
-    assert featurized["invalid_rejected"] == [{"prefix": "question"}, {"batch_size": 0}, {"scale": 0}, {"threads": 0}]
+    assert featurized["invalid_rejected"] == [{"prefix": "question"}, {"batch_size": 0}, {"scale": 0},
+                                             {"cache_size": -1}]
 
 
 TRAIN = """
@@ -251,3 +262,9 @@ def test_each_message_carries_its_unit_vector_for_the_knowledge_search(featurize
     assert featurized["shared_is_the_unit_vector"] and featurized["shared_unscaled"]
     assert featurized["shared_in_parse_output"]
     assert featurized["training_examples_not_shared"]
+
+
+def test_the_latest_messages_vectors_are_kept(featurized):
+    """With room for two, a message seen among the last two distinct ones is not encoded again."""
+    assert featurized["encoded_with_cache"] == [["护照怎么办理"], ["你好"], ["hello"], ["你好"]]
+    assert featurized["repeats_equal"]
