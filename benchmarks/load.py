@@ -1,7 +1,8 @@
 """Load on the whole stack through the gateway's chat API: throughput and latency with concurrent users (locust,
 headless, bounded in time), the cost of a long conversation, and the memory of each process.
 
-Usage: .venv/bin/python -m benchmarks.load [--users 1,16,48] [--seconds 30] [--turns 1] [--long 200] [--url URL]
+Usage: .venv/bin/python -m benchmarks.load [--users 1,16,48] [--seconds 30] [--turns 1] [--long 200]
+                                           [--pool dev|all] [--rasa-replicas N] [--url URL]
 
 Without --url it starts `govbot run` on free loopback ports with a scratch var/ folder (model and index from var/)
 and rate limits raised for one client; with --url it loads a running gateway (loopback only) and skips memory.
@@ -38,12 +39,22 @@ LONG_CONVERSATION = ["你好", "身份证丢了怎么补办", "要带什么材�
                      "谢谢"]
 
 
-def messages() -> list[str]:
-    """The messages users send: every answerable dev-set question, with small talk between them."""
-    lines = (ROOT / "tests" / "data" / "dev_queries.jsonl").read_text(encoding="utf-8").splitlines()
-    questions = [json.loads(line)["query"] for line in lines if line.strip() and json.loads(line)["expected"]]
+POOLS = {"dev": ["dev_queries.jsonl"],
+         "all": ["dev_queries.jsonl", "robust_queries.jsonl", "near_miss.jsonl", "near_miss_fresh.jsonl"]}
+
+
+def messages(pool: str = "dev") -> list[str]:
+    """The messages users send, small talk between questions. Pool "dev": the dev set's answerable questions (typed:
+    the mix the figures before this benchmark were taken with); "all": every question of the test sets, also the
+    spoken-style, long narrative and near-miss ones (longer texts, more refusals)."""
+    questions: dict[str, None] = {}
+    for name in POOLS[pool]:
+        for line in (ROOT / "tests" / "data" / name).read_text(encoding="utf-8").splitlines():
+            query = json.loads(line) if line.strip() else None
+            if query and (pool == "all" or query["expected"]):
+                questions[query["query"]] = None
     mixed = []
-    for index, question in enumerate(questions):
+    for index, question in enumerate(questions):  # in file order: distinct until the pool is used up
         mixed.append(question)
         if index % 3 == 2:
             mixed.append(SMALL_TALK[index % len(SMALL_TALK)])
@@ -141,6 +152,8 @@ def service_name(command: str) -> str:
 
 
 def run(url: str, args: argparse.Namespace, process: Optional[psutil.Process]) -> None:
+    print(f"message pool: {len(MESSAGES)} messages, {len(set(MESSAGES))} distinct (each run starts where the last "
+          "one stopped; repeats come only after the pool is used up)", flush=True)
     for users in [int(value) for value in args.users.split(",")]:
         figures = load(url, users, args.seconds, args.turns, args.warm_up)
         print(f"{users} users, {args.turns} message(s) per conversation: {figures['rps']:.1f} messages/s, "
@@ -162,7 +175,10 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=1, help="messages per conversation")
     parser.add_argument("--long", type=int, default=200, help="turns of the one long conversation (0: skip)")
     parser.add_argument("--url", help="a running gateway on loopback (default: start one)")
+    parser.add_argument("--pool", choices=sorted(POOLS), default="dev", help="which questions users ask")
+    parser.add_argument("--rasa-replicas", type=int, default=1, help="Rasa servers of the stack it starts")
     args = parser.parse_args()
+    MESSAGES[:] = messages(args.pool)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
     if args.url:
         if urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
@@ -171,10 +187,10 @@ def main() -> None:
         return
     from benchmarks.foundation import start, stop
 
-    os.environ.update(GENEROUS_LIMITS)
+    os.environ.update(GENEROUS_LIMITS, GOVBOT_RASA_REPLICAS=str(args.rasa_replicas))
     with tempfile.TemporaryDirectory() as scratch:
         process, port, seconds = start(Path(scratch), ROOT / "var")
-        print(f"stack ready in {seconds:.0f} s", flush=True)
+        print(f"stack with {args.rasa_replicas} Rasa server(s) ready in {seconds:.0f} s", flush=True)
         try:
             run(f"http://127.0.0.1:{port}", args, psutil.Process(process.pid))
         finally:
