@@ -24,7 +24,7 @@ class DecidedSearch:
         self.by_id = {item.id: item for item in ITEMS}
         self.decision, self.offered, self.questions = decision, offered, []
 
-    def search(self, question: str) -> SearchResult:
+    def search(self, question: str, shared_vector: object = None) -> SearchResult:
         self.questions.append(question)
         items = [Candidate(id=item_id, title=item_id, score=0.9, dense=0.9, lexical=0.0) for item_id in self.offered]
         return SearchResult(query=question, language="zh", decision=self.decision, items=items,
