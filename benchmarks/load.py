@@ -91,21 +91,38 @@ class Citizen(FastHttpUser):
         self.sent += 1
 
 
-def load(url: str, users: int, seconds: float, turns: int, warm_up: float) -> dict[str, float]:
-    """Run `users` citizens for `warm_up` + `seconds`; the chat API's figures over the last `seconds`."""
+def cpu_seconds(process: Optional[psutil.Process]) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each service `govbot run` supervises (Rasa servers summed)."""
+    totals: dict[str, float] = {}
+    for child in process.children() if process is not None else []:
+        name = service_name(" ".join(child.cmdline()))
+        for member in [child, *child.children(recursive=True)]:
+            times = member.cpu_times()
+            totals[name] = totals.get(name, 0.0) + times.user + times.system
+    return totals
+
+
+def load(url: str, users: int, seconds: float, turns: int, warm_up: float,
+         process: Optional[psutil.Process] = None) -> dict[str, float]:
+    """Run `users` citizens for `warm_up` + `seconds`; the chat API's figures over the last `seconds` (with the stack's
+    process, also each service's CPU milliseconds per message)."""
     Citizen.turns = turns
     environment = Environment(user_classes=[Citizen], host=url)
     runner = environment.create_local_runner()
     runner.start(users, spawn_rate=users)
     gevent.sleep(warm_up)
     environment.stats.reset_all()
+    cpu_before, own_before = cpu_seconds(process), time.process_time()
     started = time.monotonic()
     gevent.sleep(seconds)
     elapsed = time.monotonic() - started
+    cpu_used = {name: used - cpu_before.get(name, 0.0) for name, used in cpu_seconds(process).items()}
+    cpu_used["load generator"] = time.process_time() - own_before  # shares the machine with the stack
     chat = environment.stats.get("/api/chat", "POST")
     figures = {"requests": chat.num_requests, "failures": chat.num_failures, "rps": chat.num_requests / elapsed,
                "p50": chat.get_response_time_percentile(0.5), "p95": chat.get_response_time_percentile(0.95),
                "p99": chat.get_response_time_percentile(0.99)}
+    figures.update({f"cpu_ms {name}": 1000 * used / max(chat.num_requests, 1) for name, used in cpu_used.items()})
     runner.quit()
     return figures
 
@@ -155,10 +172,13 @@ def run(url: str, args: argparse.Namespace, process: Optional[psutil.Process]) -
     print(f"message pool: {len(MESSAGES)} messages, {len(set(MESSAGES))} distinct (each run starts where the last "
           "one stopped; repeats come only after the pool is used up)", flush=True)
     for users in [int(value) for value in args.users.split(",")]:
-        figures = load(url, users, args.seconds, args.turns, args.warm_up)
+        figures = load(url, users, args.seconds, args.turns, args.warm_up, process)
         print(f"{users} users, {args.turns} message(s) per conversation: {figures['rps']:.1f} messages/s, "
               f"p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, p99 {figures['p99']:.0f} ms, "
               f"{figures['requests']:.0f} requests, {figures['failures']:.0f} failed", flush=True)
+        cpu = [f"{name[len('cpu_ms '):]} {value:.1f}" for name, value in figures.items() if name.startswith("cpu_ms ")]
+        if len(cpu) > 1:
+            print("  CPU ms per message: " + ", ".join(cpu), flush=True)
         if process is not None:
             print_memory(process)
     if args.long:
