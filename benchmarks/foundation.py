@@ -50,15 +50,23 @@ def stop(process: subprocess.Popen) -> None:
     process.wait(timeout=60)
 
 
+def service_name(command: str) -> str:
+    """The service a `govbot run` child's command line runs."""
+    return ("rasa server" if ".venv-rasa" in command else "action server" if "action_server" in command
+            else "gateway" if "channels.gateway" in command else command[:40])
+
+
+def services(process: psutil.Process) -> list[tuple[str, list[psutil.Process]]]:
+    """Each service `govbot run` supervises (a Rasa server per replica): its name and its processes."""
+    return [(service_name(" ".join(child.cmdline())), [child, *child.children(recursive=True)])
+            for child in process.children()]
+
+
 def rss_by_service(process: subprocess.Popen) -> dict[str, float]:
-    """Resident memory in MB of each child service, its own children included."""
-    figures = {}
-    for child in psutil.Process(process.pid).children():
-        command = " ".join(child.cmdline())
-        name = ("rasa server" if ".venv-rasa" in command else "action server" if "action_server" in command
-                else "gateway" if "channels.gateway" in command else command[:40])
-        members = [child, *child.children(recursive=True)]
-        figures[name] = sum(p.memory_info().rss for p in members) / 1e6
+    """Resident memory in MB of each child service, its own children included (replicas summed)."""
+    figures: dict[str, float] = {}
+    for name, members in services(psutil.Process(process.pid)):
+        figures[name] = figures.get(name, 0.0) + sum(member.memory_info().rss for member in members) / 1e6
     figures["supervisor (govbot run)"] = psutil.Process(process.pid).memory_info().rss / 1e6
     return figures
 

@@ -29,6 +29,7 @@ import gevent
 import httpx
 import psutil
 
+from benchmarks.foundation import services, start, stop
 from testkit.helpers import open_conversation
 from testkit.stack import GENEROUS_LIMITS
 
@@ -94,18 +95,17 @@ class Citizen(FastHttpUser):
 def cpu_seconds(process: Optional[psutil.Process]) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each service `govbot run` supervises (Rasa servers summed)."""
     totals: dict[str, float] = {}
-    for child in process.children() if process is not None else []:
-        name = service_name(" ".join(child.cmdline()))
-        for member in [child, *child.children(recursive=True)]:
+    for name, members in services(process) if process is not None else []:
+        for member in members:
             times = member.cpu_times()
             totals[name] = totals.get(name, 0.0) + times.user + times.system
     return totals
 
 
 def load(url: str, users: int, seconds: float, turns: int, warm_up: float,
-         process: Optional[psutil.Process] = None) -> dict[str, float]:
-    """Run `users` citizens for `warm_up` + `seconds`; the chat API's figures over the last `seconds` (with the stack's
-    process, also each service's CPU milliseconds per message)."""
+         process: Optional[psutil.Process] = None) -> tuple[dict[str, float], dict[str, float]]:
+    """Run `users` citizens for `warm_up` + `seconds`; the chat API's figures over the last `seconds`, and the CPU
+    milliseconds per message of the load generator and (with the stack's process) of each service."""
     Citizen.turns = turns
     environment = Environment(user_classes=[Citizen], host=url)
     runner = environment.create_local_runner()
@@ -122,9 +122,9 @@ def load(url: str, users: int, seconds: float, turns: int, warm_up: float,
     figures = {"requests": chat.num_requests, "failures": chat.num_failures, "rps": chat.num_requests / elapsed,
                "p50": chat.get_response_time_percentile(0.5), "p95": chat.get_response_time_percentile(0.95),
                "p99": chat.get_response_time_percentile(0.99)}
-    figures.update({f"cpu_ms {name}": 1000 * used / max(chat.num_requests, 1) for name, used in cpu_used.items()})
+    cpu_ms = {name: 1000 * used / max(chat.num_requests, 1) for name, used in cpu_used.items()}
     runner.quit()
-    return figures
+    return figures, cpu_ms
 
 
 def long_conversation(url: str, turns: int) -> list[float]:
@@ -150,35 +150,20 @@ def print_long(timings: list[float]) -> None:
 
 
 def print_memory(process: psutil.Process) -> None:
-    """Resident memory of each service `govbot run` supervises."""
-    for child in process.children():
-        command = " ".join(child.cmdline())
-        members = [child, *child.children(recursive=True)]
-        rss = sum(member.memory_info().rss for member in members) / 1e6
-        print(f"RSS {service_name(command)}: {rss:.0f} MB", flush=True)
-
-
-def service_name(command: str) -> str:
-    """The service a command line runs."""
-    for marker, name in (("rasa_launcher", "rasa"), (".venv-rasa", "rasa"), ("action_server", "action server"),
-                         ("channels.gateway", "gateway"), ("haproxy", "haproxy"), ("postgres", "postgresql"),
-                         ("redis-server", "redis")):
-        if marker in command:
-            return name
-    return command[:40]
+    """Resident memory of each service `govbot run` supervises (each Rasa server on its own line)."""
+    for name, members in services(process):
+        print(f"RSS {name}: {sum(member.memory_info().rss for member in members) / 1e6:.0f} MB", flush=True)
 
 
 def run(url: str, args: argparse.Namespace, process: Optional[psutil.Process]) -> None:
     print(f"message pool: {len(MESSAGES)} messages, {len(set(MESSAGES))} distinct (each run starts where the last "
           "one stopped; repeats come only after the pool is used up)", flush=True)
     for users in [int(value) for value in args.users.split(",")]:
-        figures = load(url, users, args.seconds, args.turns, args.warm_up, process)
+        figures, cpu_ms = load(url, users, args.seconds, args.turns, args.warm_up, process)
         print(f"{users} users, {args.turns} message(s) per conversation: {figures['rps']:.1f} messages/s, "
               f"p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, p99 {figures['p99']:.0f} ms, "
               f"{figures['requests']:.0f} requests, {figures['failures']:.0f} failed", flush=True)
-        cpu = [f"{name[len('cpu_ms '):]} {value:.1f}" for name, value in figures.items() if name.startswith("cpu_ms ")]
-        if len(cpu) > 1:
-            print("  CPU ms per message: " + ", ".join(cpu), flush=True)
+        print("  CPU ms per message: " + ", ".join(f"{name} {value:.1f}" for name, value in cpu_ms.items()), flush=True)
         if process is not None:
             print_memory(process)
     if args.long:
@@ -205,8 +190,6 @@ def main() -> None:
             raise SystemExit("load is sent to loopback only")
         run(args.url, args, None)
         return
-    from benchmarks.foundation import start, stop
-
     os.environ.update(GENEROUS_LIMITS, GOVBOT_RASA_REPLICAS=str(args.rasa_replicas))
     with tempfile.TemporaryDirectory() as scratch:
         process, port, seconds = start(Path(scratch), ROOT / "var")

@@ -17,6 +17,7 @@ endpoints.yml selects it with `type: bot.tracker_store.WindowedSQLTrackerStore`,
 (dialect, url, db, username, password...) and `window` (default 30 events, three or four turns).
 """
 
+import itertools
 import json
 import logging
 from typing import Any, Dict, Iterable, List, Optional, Text
@@ -68,7 +69,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             rows = self.recent_rows(session, sender_id)
             if not rows or not self.domain:
                 return None
-            events = [stored_event(row.data) for row in rows]
+            events = [json.loads(row.data) for row in rows]
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         setattr(tracker, _LOADED, len(tracker.events))
         return tracker
@@ -93,7 +94,7 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         await self.stream_events(tracker)
         with self.session_scope() as session:
             stored = getattr(tracker, _LOADED, None)
-            new_events: Iterable[Event] = (list(tracker.events)[stored:] if stored is not None
+            new_events: Iterable[Event] = (itertools.islice(tracker.events, stored, None) if stored is not None
                                            else self._additional_events(session, tracker))
             for event in new_events:
                 data = storable(event.as_dict())
@@ -131,9 +132,3 @@ def storable(data: Dict[Text, Any]) -> Dict[Text, Any]:
     if isinstance(parse_data, dict) and PARSE_KEY in parse_data:
         data = {**data, "parse_data": {key: value for key, value in parse_data.items() if key != PARSE_KEY}}
     return data
-
-
-def stored_event(data: Text) -> Dict[Text, Any]:
-    """A stored event's dictionary."""
-    event: Dict[Text, Any] = json.loads(data)
-    return event

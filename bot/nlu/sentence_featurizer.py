@@ -155,10 +155,6 @@ class E5SentenceFeaturizer(DenseFeaturizer, GraphComponent):
             self._cache.popitem(last=False)
         return vectors
 
-    def embed(self, texts: List[Text]) -> np.ndarray:
-        """The texts' normalised vectors times `scale`, shape (len(texts), 384)."""
-        return self.unit_vectors(texts) * self._scale
-
     def _featurize(self, messages: List[Message], attribute: Text, share: bool = False) -> None:
         chosen = [(m, text) for m in messages if (text := _text_of(m, attribute))]
         if not chosen:
