@@ -33,8 +33,10 @@ from core import __version__
 from core.database import database_url
 from core.log import configure_logging
 from core.settings import Settings
+from handoff.bus import event_bus
 from handoff.config import HandoffConfig
 from handoff.desk import Desk
+from handoff.hub import Hub
 from handoff.store import TicketStore
 
 __all__ = ["MAX_BODY_BYTES", "SHUTDOWN_GRACE_SECONDS", "create_app", "main", "server_config"]
@@ -52,7 +54,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     settings = settings or Settings.from_env()
     # one Rasa server, or several (GOVBOT_RASA_REPLICAS / GOVBOT_RASA_URL), each conversation always on the same one
     rasa = RasaReplicas.from_urls(settings.rasa_base_urls, settings.rasa_timeout, token=settings.rasa_token)
-    desk = Desk(TicketStore(database_url(settings)), HandoffConfig.from_settings(settings), bot=rasa,
+    hub = Hub()
+    bus = event_bus(settings, database_url(settings), hub)  # GOVBOT_EVENT_BUS: live events to the other gateways
+    desk = Desk(TicketStore(database_url(settings)), HandoffConfig.from_settings(settings), hub=hub, bot=rasa,
                 canned_replies=settings.canned_replies)
     # every channel's messages go through the router: to Rasa, unless a person is handling the conversation
     conversation = MessageRouter(desk, rasa)
@@ -63,6 +67,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bus.start()
         await telegram.start()
         places = asyncio.create_task(desk.announce_places_forever())
         try:
@@ -70,12 +75,13 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         finally:
             places.cancel()
             await telegram.stop()
+            await bus.stop()
             await rasa.close()
 
     # No /docs or /redoc: those pages load their scripts from a CDN. /openapi.json only when GOVBOT_OPENAPI is on.
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if settings.openapi else None, responses=error_responses(400, 429, 503))
-    app.state.telegram, app.state.voice, app.state.desk = telegram, voice, desk
+    app.state.telegram, app.state.voice, app.state.desk, app.state.event_bus = telegram, voice, desk, bus
     app.exception_handler(RequestValidationError)(validation_error_response)  # 400 in the envelope, not 422
     app.add_exception_handler(NotLoggedIn, not_logged_in)
     app.add_exception_handler(ConversationRefused, conversation_refused)  # 401/403 for web conversations

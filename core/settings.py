@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 SECRET_MASK = "********"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")  # what Telegram accepts as a secret_token
+_POSTGRES_URL = re.compile(r"^postgresql(\+\w+)?://")  # a SQLAlchemy URL of PostgreSQL
 
 
 class SettingsError(ValueError):
@@ -198,6 +199,11 @@ class Settings(BaseSettings):
                                           description="Seconds between queue-position updates to a waiting user")
     handoff_heartbeat_seconds: float = Field(15.0, gt=0, validation_alias="GOVBOT_HANDOFF_HEARTBEAT_SECONDS",
                                              description="Seconds between keep-alive events on live streams")
+    event_bus: Annotated[Literal["local", "postgres"], BeforeValidator(_lowercase_or("local"))] = Field(
+        "local", validation_alias="GOVBOT_EVENT_BUS",
+        description="How live events (agents' replies, queue changes) reach pages and consoles: local (one "
+                    "gateway) or postgres (several gateways sharing the PostgreSQL GOVBOT_DATABASE_URL, through "
+                    "LISTEN/NOTIFY)")
 
     # --- speech output (channels/voice) ------------------------------------------------------------------------
     tts_zh_engine: Annotated[Literal["kokoro", "espeak"], BeforeValidator(_lowercase_or("kokoro"))] = Field(
@@ -233,6 +239,11 @@ class Settings(BaseSettings):
         description="Secret Telegram sends with each webhook call (webhook mode): 1-256 letters, digits, _ or -")
     telegram_api_url: str = Field("", validation_alias="GOVBOT_TELEGRAM_API_URL",
                                   description="Another Bot API server (tests, a local server); empty: Telegram's")
+    telegram_leader_retry: float = Field(
+        5.0, gt=0, validation_alias="GOVBOT_TELEGRAM_LEADER_RETRY",
+        description="Polling with a PostgreSQL GOVBOT_DATABASE_URL: seconds between a standby gateway's attempts "
+                    "to become the one that polls, between the poller's checks that it still is, and that a new "
+                    "poller waits before its first poll")
 
     # --- speech input (channels/voice) -------------------------------------------------------------------------
     stt_en_engine: Annotated[Literal["whisper", "none"], BeforeValidator(_lowercase_or("whisper"))] = Field(
@@ -342,6 +353,13 @@ class Settings(BaseSettings):
         if self.telegram_token and self.telegram_mode == "webhook" and not (
                 self.telegram_webhook_url and self.telegram_webhook_secret):
             raise ValueError("webhook mode needs GOVBOT_TELEGRAM_WEBHOOK_URL and TELEGRAM_WEBHOOK_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _event_bus_has_postgres(self) -> "Settings":
+        if self.event_bus == "postgres" and not _POSTGRES_URL.match(self.database_url):
+            raise ValueError("GOVBOT_EVENT_BUS=postgres needs GOVBOT_DATABASE_URL to be a PostgreSQL URL "
+                             "(postgresql+psycopg://user@host/db), the database every gateway shares")
         return self
 
     @classmethod

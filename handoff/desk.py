@@ -20,7 +20,7 @@ from core.ratings import level_name
 from handoff.canned import DEFAULT_CANNED_REPLIES, load_canned_replies
 from handoff.config import HandoffConfig
 from handoff.events import agents_event, citizen_event, replay_events, ticket_state_event
-from handoff.hub import Hub, LiveEvent, next_event
+from handoff.hub import RESYNC, Hub, LiveEvent, SeenIds, next_event
 from handoff.login_guard import LoginGuard, login_keys
 from handoff.policy import estimated_wait_minutes
 from handoff.ports import BotLink, Deliver
@@ -214,8 +214,16 @@ class Desk:
                 if event is None:
                     if await self.session_agent(token, active=False) is None:
                         return
+                elif event.get("type") == RESYNC:
+                    for refresh in await self._agents_refresh():
+                        yield refresh
                 else:
                     yield event
+
+    async def _agents_refresh(self) -> list[LiveEvent]:
+        """What a console gets after events may have been missed: each open ticket changed (or the queue did)."""
+        tickets = await to_thread.run_sync(self.store.open_tickets)
+        return [agents_event("message", t.number) for t in tickets] or [agents_event("queue", "")]
 
     # --- citizens ----------------------------------------------------------------------------------------------
 
@@ -291,10 +299,11 @@ class Desk:
                                {"number": number, "status": "closed", "rating": level}, kind="handoff_rated")]
 
     async def announce_places(self) -> None:
-        """Tell each waiting citizen whose page is open their current place and estimated wait."""
+        """Tell each waiting citizen whose page is open on this gateway their current place and estimated wait
+        (every gateway does so for its own pages: never relayed)."""
         for ticket in await to_thread.run_sync(self.store.open_tickets):
             if ticket.status == "waiting" and self.hub.watching(ticket.sender_id):
-                self.hub.to_citizen(ticket.sender_id, ticket_state_event(await self.citizen_state(ticket)))
+                self.hub.here_to_citizen(ticket.sender_id, ticket_state_event(await self.citizen_state(ticket)))
 
     async def announce_places_forever(self) -> None:
         """Announce places every `update_seconds` until cancelled."""
@@ -350,17 +359,31 @@ class Desk:
 
     async def citizen_events(self, sender: str, after: int = 0) -> AsyncGenerator[LiveEvent, None]:
         """A conversation's live handoff events: first what was missed after message id `after` and the open
-        ticket's state, then agent and system messages and queue places as they happen (none twice)."""
+        ticket's state, then agent and system messages and queue places as they happen (none twice). After a
+        "resync" (events may have been lost between gateways) what was missed is replayed from the database."""
         with self.hub.citizen_stream(sender) as queue:  # listening before the replay: nothing falls between
-            missed = await self.missed_events(sender, after)
-            last_id = max([after, *(int(event["id"]) for event in missed)])
-            for event in missed:
+            seen = SeenIds(after)
+            for event in await self._catch_up(sender, seen):
                 yield event
-            ticket = await self.open_ticket_of(sender)
-            if ticket is not None:
-                yield ticket_state_event(await self.citizen_state(ticket))
             while True:
                 event = await queue.get()
-                if isinstance(event.get("id"), int) and event["id"] <= last_id:
-                    continue  # stored while we were replaying: already sent
+                if event.get("type") == RESYNC:
+                    for missed in await self._catch_up(sender, seen):
+                        yield missed
+                    continue
+                message_id = event.get("id")
+                if isinstance(message_id, int):
+                    if seen.has(message_id):
+                        continue  # stored while we were replaying, or relayed twice: already sent
+                    seen.add(message_id)
                 yield event
+
+    async def _catch_up(self, sender: str, seen: SeenIds) -> list[LiveEvent]:
+        """The stored messages a stream has not sent yet, then the open ticket's state."""
+        missed = await self.missed_events(sender, seen.through)
+        events = [event for event in missed if not seen.has(int(event["id"]))]
+        seen.caught_up(max([seen.through, *(int(event["id"]) for event in missed)]))
+        ticket = await self.open_ticket_of(sender)
+        if ticket is not None:
+            events.append(ticket_state_event(await self.citizen_state(ticket)))
+        return events

@@ -1,7 +1,9 @@
 """Running the Telegram bot inside the gateway: long polling or a webhook, started and stopped with it.
 
 Nothing here may stop the gateway: a missing token leaves Telegram off, a rejected token gives one log
-line, and network trouble is retried in the background.
+line, and network trouble is retried in the background. With a PostgreSQL application database several
+gateways may run: in polling mode only the one holding the polling lock (channels/telegram/leader.py) polls;
+the others stand by, still able to send (an agent's reply), and one takes over when the poller goes away.
 """
 
 import asyncio
@@ -24,12 +26,15 @@ from pydantic import ValidationError
 from channels.common.conversation import Conversation
 from channels.common.errors import error_response
 from channels.telegram.bot import TelegramChats, build_routers
+from channels.telegram.leader import PollingLock, lock_key
 from channels.telegram.retry import RetryRequests
 from channels.telegram.texts import COMMANDS
 from channels.voice.service import VoiceInput
 from channels.voice.tts import TextToSpeech
+from core.database import database_url
 from core.messages import BotMessage
 from core.settings import Settings
+from handoff.bus import postgres_conninfo
 
 log = logging.getLogger("govbot.telegram")
 
@@ -37,6 +42,7 @@ WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 POLLING_TIMEOUT = 25        # seconds a getUpdates long poll may wait
 START_BACKOFF = (1.0, 60.0)  # first and longest wait between attempts to reach Telegram at start
+STOP_POLLING_TIMEOUT = 5    # seconds to wait for aiogram's polling to end
 
 
 class TelegramService:
@@ -49,12 +55,21 @@ class TelegramService:
         self.settings = settings
         self.conversation = TelegramChats(conversation, tts, max_chars=settings.max_message_chars, voice=voice)
         self.polling_timeout, self.start_backoff = polling_timeout, start_backoff
-        self.status = "off"  # off, starting, polling, webhook, rejected, stopped
+        self.status = "off"  # off, starting, standby, polling, webhook, rejected, failed, stopped
         self.bot: Optional[Bot] = None
         self.dispatcher: Optional[Dispatcher] = None
+        self.lock = self._polling_lock()  # None: this gateway polls alone (SQLite, or webhook mode)
         self._task: Optional[asyncio.Task[None]] = None
         self._updates: set[asyncio.Task[Any]] = set()
         self._rejected_logged = False
+
+    def _polling_lock(self) -> Optional[PollingLock]:
+        """The lock deciding which gateway polls, when several may share the (PostgreSQL) database."""
+        conninfo = postgres_conninfo(database_url(self.settings))
+        if self.webhook_mode or conninfo is None or not self.settings.telegram_token:
+            return None
+        bot_id = self.settings.telegram_token.split(":", 1)[0]  # public (it is the bot's user id), not the secret
+        return PollingLock(conninfo, lock_key(bot_id), self.settings.telegram_leader_retry)
 
     @property
     def webhook_mode(self) -> bool:
@@ -92,19 +107,18 @@ class TelegramService:
             me = await self._connect()
             if me is None:
                 return
-            await self._set_commands()
             if self.webhook_mode:
+                await self._set_commands()
                 await self.bot.set_webhook(self.settings.telegram_webhook_url,
                                            secret_token=self.settings.telegram_webhook_secret,
                                            allowed_updates=self.dispatcher.resolve_used_update_types())
                 self.status = "webhook"
                 log.info("telegram_webhook", extra={"fields": {"bot": me, "url": self.settings.telegram_webhook_url}})
                 return
-            await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
-            self.status = "polling"
-            log.info("telegram_polling", extra={"fields": {"bot": me}})
-            await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                                polling_timeout=self.polling_timeout)
+            if self.lock is None:
+                await self._poll(me)
+            else:
+                await self._lead(me)
         except TelegramUnauthorizedError:
             return  # already logged by _token_rejected
         except asyncio.CancelledError:
@@ -112,6 +126,65 @@ class TelegramService:
         except Exception as error:  # noqa: BLE001 - the gateway must keep running whatever happens here
             self.status = "failed"
             log.error("telegram_failed", extra={"fields": {"error": f"{type(error).__name__}: {error}"}})
+
+    async def _poll(self, me: str) -> None:
+        """Poll getUpdates until stopped."""
+        assert self.bot is not None and self.dispatcher is not None
+        await self._set_commands()
+        await self.bot.delete_webhook()  # getUpdates is refused while a webhook is set
+        self.status = "polling"
+        log.info("telegram_polling", extra={"fields": {"bot": me}})
+        await self.dispatcher.start_polling(self.bot, handle_signals=False, close_bot_session=False,
+                                            polling_timeout=self.polling_timeout)
+
+    async def _lead(self, me: str) -> None:
+        """Stand by until this gateway holds the polling lock, poll while it does, stand by again if it is lost."""
+        assert self.lock is not None
+        wait = self.settings.telegram_leader_retry
+        while True:
+            self.status = "standby"
+            log.info("telegram_standby", extra={"fields": {"bot": me, "retry_every": wait}})
+            while not await self.lock.try_acquire():
+                await asyncio.sleep(wait)
+            if not await self._hold(me, wait):
+                return
+            self.status = "standby"
+            await asyncio.sleep(2 * wait)  # having lost the lock, let a standby gateway (which tries every `wait`) win
+
+    async def _hold(self, me: str, wait: float) -> bool:
+        """Poll while the lock is held; True if it was lost, False if the polling ended by itself."""
+        assert self.lock is not None
+        lost = asyncio.create_task(self.lock.lost())
+        polling: Optional[asyncio.Task[None]] = None
+        try:
+            # a poller that just lost the lock notices within `wait` seconds: give it that time to stop
+            await asyncio.wait({lost}, timeout=wait)
+            if lost.done():
+                return True
+            log.info("telegram_leader", extra={"fields": {"bot": me}})
+            polling = asyncio.create_task(self._poll(me))
+            await asyncio.wait({lost, polling}, return_when=asyncio.FIRST_COMPLETED)
+            if polling.done():  # it ended by itself: stop() or an error, not a lost lock
+                polling.result()
+                return False
+            return True
+        finally:
+            if polling is not None:
+                await self._halt(polling)  # before anything else: never two pollers
+            lost.cancel()
+            await asyncio.gather(lost, return_exceptions=True)
+            await self.lock.release()
+
+    async def _halt(self, polling: asyncio.Task[None]) -> None:
+        """End a polling task: no getUpdates of this gateway is in flight once this returns."""
+        assert self.dispatcher is not None
+        if not polling.done():
+            try:
+                async with asyncio.timeout(STOP_POLLING_TIMEOUT):
+                    await self.dispatcher.stop_polling()  # raises at once if the polling has not begun
+            except (RuntimeError, TimeoutError):
+                polling.cancel()  # still in its set-up calls (or stopping took too long)
+        await asyncio.gather(polling, return_exceptions=True)
 
     async def _connect(self) -> Optional[str]:
         """getMe until Telegram answers (waits doubling up to a minute); the bot's username, or None if rejected."""
@@ -155,7 +228,7 @@ class TelegramService:
 
     async def push(self, sender: str, replies: list[BotMessage]) -> None:
         """Send messages that did not answer a Telegram update (an agent's reply) to the user of `sender`."""
-        if self.bot is None or self.status not in ("polling", "webhook"):
+        if self.bot is None or self.status not in ("polling", "webhook", "standby"):
             raise RuntimeError(f"Telegram is {self.status}")
         if not sender.startswith("telegram:") or not sender.removeprefix("telegram:").lstrip("-").isdigit():
             raise ValueError("not a Telegram conversation")
@@ -179,12 +252,12 @@ class TelegramService:
     async def stop(self) -> None:
         """Stop polling, finish webhook updates in flight (a few seconds at most), close the HTTP session."""
         if self._task is not None and not self._task.done():
-            if self.status == "polling" and self.dispatcher is not None:
+            if self.status == "polling" and self.dispatcher is not None and self.lock is None:
                 try:
-                    await asyncio.wait_for(self.dispatcher.stop_polling(), 5)
+                    await asyncio.wait_for(self.dispatcher.stop_polling(), STOP_POLLING_TIMEOUT)
                 except (RuntimeError, asyncio.TimeoutError):
                     pass
-            self._task.cancel()
+            self._task.cancel()  # leading: _lead halts the polling and gives the lock up
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._updates:
