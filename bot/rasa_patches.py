@@ -1,15 +1,35 @@
-"""Changes to Rasa 3.6's per-message work that keep its behaviour and cut its cost (govbot.rasa_launcher installs
-them in the Rasa process before Rasa starts; docs/performance.md has the measurements).
+"""Changes to Rasa 3.6's per-message work (govbot.rasa_launcher installs them in the Rasa process before Rasa starts).
 
 - Rasa checks every answer of the action server against its response schema with `jsonschema.validate`, which
   first checks the *schema itself* against the JSON Schema meta-schema, at every call: 18 % of the Rasa process's
   time per message. `install()` validates against the same schema with a validator built once; an invalid answer
-  is still refused with the same ValidationError (best match first, as `jsonschema.validate` raises it).
+  is still refused with the same ValidationError (best match first, as `jsonschema.validate` raises it)
+  (docs/performance.md has the measurements).
+- Each user message is processed at most once per request id. The gateway sends `metadata["request_id"]` (1-64 of
+  A-Z a-z 0-9 . _ : -; anything else is ignored) and sends a retried message (after a lost answer, a killed Rasa
+  server, a load balancer's retry) with the same id. `MessageProcessor.handle_message`, which Rasa's agent runs
+  inside the conversation's lock, stores the id as the UserUttered event's `message_id`; when the conversation's
+  tracker, as Rasa loads it for the message, already holds a user event with that id and the same text, the message
+  is not logged, parsed or predicted again: the bot utterances of that turn (the BotUttered events after it, up to
+  the turn's `action_listen` or the next user event) are sent again through the message's output channel, as the
+  REST channel collected them the first time, and returned. Rasa saves a turn's events only when the turn is done,
+  so a stored user event always comes with its replies. The check sees the tracker store's window (30 events, three
+  or four turns: bot/tracker_store.py), which a retry seconds later is always in.
 """
 
+import logging
+import re
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
+log = logging.getLogger(__name__)
+
+REQUEST_ID_KEY = "request_id"  # the key of the request id in a message's metadata
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # what channels.common.rasa_client sends; anything else is ignored
+
+# the UserMessage being handled whose request id is still to be looked for in the first tracker Rasa loads for it
+_unchecked: ContextVar[Optional[Any]] = ContextVar("govbot_unchecked_message", default=None)
 _installed = False
 
 
@@ -38,16 +58,102 @@ def validate_action_result(result: Dict[Text, Any]) -> None:
         raise error
 
 
+def request_id_of(metadata: Any) -> Optional[str]:
+    """The request id in a message's metadata, when there is a valid one."""
+    value = metadata.get(REQUEST_ID_KEY) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and REQUEST_ID.fullmatch(value) else None
+
+
+def user_event_index(events: Sequence[Any], message_id: str, text: Optional[str]) -> Optional[int]:
+    """Where the user event with this message id and text is among the events (None: not there)."""
+    from rasa.shared.core.events import UserUttered
+
+    return next((index for index, event in enumerate(events) if isinstance(event, UserUttered)
+                 and event.message_id == message_id and event.text == text), None)
+
+
+def turn_replies(events: Sequence[Any], user_index: int) -> List[Any]:
+    """The BotUttered events of the turn of the user event at `user_index`: after it, up to the turn's action_listen
+    or the next user event (bot events appended later, e.g. an agent's words, are not the turn's)."""
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+
+    replies = []
+    for event in events[user_index + 1:]:
+        if isinstance(event, UserUttered) or \
+                (isinstance(event, ActionExecuted) and event.action_name == ACTION_LISTEN_NAME):
+            break
+        if isinstance(event, BotUttered):
+            replies.append(event)
+    return replies
+
+
+class AlreadyHandled(Exception):
+    """The message's request id is in its tracker already: the replies of that turn (BotUttered events)."""
+
+    def __init__(self, replies: List[Any]) -> None:
+        super().__init__("message already handled")
+        self.replies = replies
+
+
+def check_request(message: Any, tracker: Any) -> None:
+    """Raise AlreadyHandled when the tracker holds a user event with the message's request id and text (the same id
+    with another text is not a retry: that message is handled as new)."""
+    events = list(tracker.events)
+    index = user_event_index(events, message.message_id, message.text)
+    if index is not None:
+        raise AlreadyHandled(turn_replies(events, index))
+
+
+async def replay(message: Any, replies: List[Any]) -> Optional[List[Dict[Text, Any]]]:
+    """Send the turn's replies again through the message's output channel; what handle_message returns."""
+    from rasa.core.channels.channel import CollectingOutputChannel
+
+    for event in replies:
+        await message.output_channel.send_response(message.sender_id, event.message())
+    log.info("request_replayed", extra={"fields": {"request_id": message.message_id, "replies": len(replies)}})
+    if isinstance(message.output_channel, CollectingOutputChannel):
+        return list(message.output_channel.messages)
+    return None
+
+
 def install() -> None:
     """Put the changes in place (once per process)."""
     global _installed
     if _installed:
         return
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
 
     def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
         validate_action_result(result)
         return True
 
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+    handle_message, get_tracker = MessageProcessor.handle_message, MessageProcessor.get_tracker
+
+    async def _handle_message(self: MessageProcessor, message: Any) -> Optional[List[Dict[Text, Any]]]:
+        request_id = request_id_of(message.metadata)
+        if request_id is None:
+            return await handle_message(self, message)
+        message.message_id = request_id  # stored in the UserUttered event
+        unchecked = _unchecked.set(message)
+        try:
+            return await handle_message(self, message)
+        except AlreadyHandled as handled:
+            return await replay(message, handled.replies)
+        finally:
+            _unchecked.reset(unchecked)
+
+    async def _get_tracker(self: MessageProcessor, conversation_id: Text) -> Any:
+        tracker = await get_tracker(self, conversation_id)
+        message = _unchecked.get()
+        if message is not None and message.sender_id == conversation_id:
+            _unchecked.set(None)  # the message's own tracker (the first Rasa loads for it): checked once
+            check_request(message, tracker)
+        return tracker
+
+    MessageProcessor.handle_message = _handle_message  # type: ignore[method-assign]
+    MessageProcessor.get_tracker = _get_tracker  # type: ignore[method-assign]
     _installed = True

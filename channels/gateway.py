@@ -89,7 +89,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         app.add_exception_handler(status, http_error_response)
     install_guards(app, settings)  # headers, rate limits, body size and time, stream and voice caps
     identity = ConversationIdentity(settings.conversation_secret, secure_cookie=settings.behind_tls)
-    app.include_router(chat_router(conversation, tts, rasa.is_up, settings.max_message_chars,
+    app.include_router(chat_router(conversation, tts, rasa.state, settings.max_message_chars,
                                    identity))  # /, /api/conversations, /api/chat
     app.include_router(voice_router(voice, conversation, UNAVAILABLE_MESSAGE, identity.caller()))  # POST /api/voice
     app.include_router(agent_router(desk, settings.behind_tls))  # /agent, /api/agent/*

@@ -64,7 +64,7 @@ class ChatResponse(BaseModel):
 
 
 class HealthResponse(BaseModel):
-    """The gateway is up; whether Rasa is reachable with a model loaded."""
+    """The gateway is up; whether the Rasa servers are reachable with a model loaded: up, degraded (some), down."""
 
     status: str
     version: str

@@ -1,6 +1,13 @@
-"""Talking to the Rasa server over HTTP (its REST channel and status API), with Rasa's API token on every call."""
+"""Talking to the Rasa server over HTTP (its REST channel and status API), with Rasa's API token on every call.
+
+Every user message carries a request id in its metadata (`request_id`): the channel's (a web request's
+X-Request-Id, a Telegram message's id) or a new one. Rasa handles a message at most once per id
+(bot/rasa_patches.py), so sending it again, to the same or another Rasa server, gets the first answer back.
+"""
 
 import logging
+import re
+import uuid
 from typing import Any, Optional
 
 import httpx
@@ -9,9 +16,58 @@ from core.messages import BotMessage, Button
 
 log = logging.getLogger("govbot.rasa_client")
 
+REQUEST_ID_KEY = "request_id"
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # the same as bot.rasa_patches.REQUEST_ID
+
+
+def valid_request_id(value: object) -> Optional[str]:
+    """The value when it is a usable request id (1-64 of A-Z a-z 0-9 . _ : -), else None."""
+    return value if isinstance(value, str) and REQUEST_ID_PATTERN.fullmatch(value) else None
+
+
+def new_request_id() -> str:
+    """A fresh request id (32 hex digits)."""
+    return uuid.uuid4().hex
+
+
+def with_request_id(metadata: Optional[dict[str, Any]], request_id: Optional[str] = None) -> dict[str, Any]:
+    """A copy of the metadata with a valid request id: `request_id`, else the one it has, else a new one."""
+    chosen = valid_request_id(request_id) or valid_request_id((metadata or {}).get(REQUEST_ID_KEY))
+    return {**(metadata or {}), REQUEST_ID_KEY: chosen or new_request_id()}
+
 
 class RasaUnavailable(RuntimeError):
     """Rasa could not be reached or did not answer properly in time."""
+
+
+class RasaUnreachable(RasaUnavailable):
+    """The Rasa server is not serving: it refused or dropped the connection, or answered HTTP 5xx. Another server
+    may take the call. `request_sent` is False when the request surely never reached it (the connection did not
+    open), so even a call that is not idempotent may be made elsewhere."""
+
+    def __init__(self, message: str, request_sent: bool) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+def transport_failure(error: httpx.HTTPError, base_url: str) -> RasaUnavailable:
+    """What a failed HTTP exchange with Rasa means: a timeout while Rasa may still be working (RasaUnavailable, not to
+    be retried elsewhere), or a server that is not serving (RasaUnreachable)."""
+    name = type(error).__name__
+    if isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout)):
+        return RasaUnreachable(f"Rasa is not reachable at {base_url} ({name})", request_sent=False)
+    if isinstance(error, httpx.TimeoutException):
+        return RasaUnavailable(f"Rasa did not answer in time ({name})")
+    if isinstance(error, (httpx.NetworkError, httpx.RemoteProtocolError)):  # reset, or closed without an answer
+        return RasaUnreachable(f"Rasa at {base_url} dropped the connection ({name})", request_sent=True)
+    return RasaUnavailable(f"Rasa is not reachable at {base_url} ({name})")
+
+
+def status_failure(status: int, what: str) -> RasaUnavailable:
+    """What an HTTP status other than 200 from Rasa means (5xx: the server is not serving)."""
+    if status >= 500:
+        return RasaUnreachable(f"Rasa answered HTTP {status}{what}", request_sent=True)
+    return RasaUnavailable(f"Rasa answered HTTP {status}{what}")
 
 
 class RasaClient:
@@ -47,16 +103,15 @@ class RasaClient:
             await client.aclose()
 
     async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
-        """Deliver one user message to Rasa and return the bot's replies."""
-        body = {"sender": sender, "message": text, "metadata": metadata or {}}
+        """Deliver one user message to Rasa (with a request id in its metadata: the one given, else a new one) and
+        return the bot's replies. RasaUnreachable when this server is not serving, RasaUnavailable otherwise."""
+        body = {"sender": sender, "message": text, "metadata": with_request_id(metadata)}
         try:
             response = await self._http.post("/webhooks/rest/webhook", json=body)
-        except httpx.TimeoutException as error:
-            raise RasaUnavailable(f"Rasa did not answer in time ({type(error).__name__})") from error
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa is not reachable at {self.base_url} ({type(error).__name__})") from error
+            raise transport_failure(error, self.base_url) from error
         if response.status_code != 200:
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code}")
+            raise status_failure(response.status_code, "")
         try:
             replies = response.json()
         except ValueError as error:
@@ -65,24 +120,36 @@ class RasaClient:
             raise RasaUnavailable("Rasa's answer is not a list of messages")
         return merge_payloads([to_bot_message(reply) for reply in replies if isinstance(reply, dict)])
 
+    async def tracker_events(self, sender: str) -> list[dict[str, Any]]:
+        """The events of the conversation's tracker (RasaUnreachable or RasaUnavailable when they cannot be had)."""
+        try:
+            response = await self._http.get(f"/conversations/{sender}/tracker", params={"include_events": "ALL"})
+        except httpx.HTTPError as error:
+            raise transport_failure(error, self.base_url) from error
+        if response.status_code != 200:
+            raise status_failure(response.status_code, " to a tracker request")
+        try:
+            events = response.json().get("events")
+        except (ValueError, AttributeError) as error:
+            raise RasaUnavailable("Rasa's tracker is not a JSON object") from error
+        return events if isinstance(events, list) else []
+
     async def conversation_events(self, sender: str) -> list[dict[str, Any]]:
         """The events of the conversation's tracker (empty when Rasa cannot be asked)."""
         try:
-            response = await self._http.get(f"/conversations/{sender}/tracker", params={"include_events": "ALL"})
-            events = response.json().get("events") if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+            return await self.tracker_events(sender)
+        except RasaUnavailable:
             return []
-        return events if isinstance(events, list) else []
 
     async def append_events(self, sender: str, events: list[dict[str, Any]]) -> None:
-        """Add events to the conversation's tracker (RasaUnavailable when that fails)."""
+        """Add events to the conversation's tracker (RasaUnreachable or RasaUnavailable when that fails)."""
         try:
             response = await self._http.post(f"/conversations/{sender}/tracker/events", json=events,
                                              params={"include_events": "NONE"})
         except httpx.HTTPError as error:
-            raise RasaUnavailable(f"Rasa is not reachable at {self.base_url} ({type(error).__name__})") from error
+            raise transport_failure(error, self.base_url) from error
         if response.status_code != 200:
-            raise RasaUnavailable(f"Rasa answered HTTP {response.status_code} to new tracker events")
+            raise status_failure(response.status_code, " to new tracker events")
 
     async def is_up(self) -> bool:
         """True when Rasa answers its status endpoint with a loaded model."""

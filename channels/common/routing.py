@@ -105,7 +105,8 @@ class MessageRouter:
         self.clear_texts = clear_texts or ClearTexts()
 
     async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
-        """Handle one citizen message; the replies to show at once (RasaUnavailable when the bot cannot answer)."""
+        """Handle one citizen message; the replies to show at once (RasaUnavailable when the bot cannot answer).
+        The metadata (channel, input, the message's request id) goes to the bot as it is."""
         ticket = await self.desk.open_ticket_of(sender)
         if ticket is not None:
             if text == CANCEL_HANDOFF:

@@ -10,7 +10,7 @@ import html
 import logging
 import time
 from dataclasses import replace
-from typing import Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -40,6 +40,16 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 def sender_id(user: User) -> str:
     return f"telegram:{user.id}"
+
+
+def message_request_id(event: Message) -> str:
+    """The request id of a Telegram message (the same when Telegram delivers its update again)."""
+    return f"tg-{event.chat.id}-{event.message_id}"
+
+
+def callback_request_id(query: CallbackQuery) -> str:
+    """The request id of an inline button press (the same when Telegram delivers its update again)."""
+    return f"tgcb-{query.id}"[:64]
 
 
 def mode_payload(name: str, currently_on: Optional[bool]) -> str:
@@ -83,12 +93,16 @@ class TelegramChats:
     def language(self, user: User) -> str:
         return language_of(user.language_code, self.states.get(user.id).language)
 
-    async def ask(self, user: User, text: str) -> Optional[tuple[list[BotMessage], UserState, UserState]]:
-        """Send the text on; the replies and the user's state before and after (None: Rasa is unavailable)."""
+    async def ask(self, user: User, text: str,
+                  request_id: Optional[str] = None) -> Optional[tuple[list[BotMessage], UserState, UserState]]:
+        """Send the text on (with the Telegram message's request id, if given); the replies and the user's state
+        before and after (None: Rasa is unavailable)."""
         started = time.perf_counter()
+        metadata: dict[str, Any] = {"channel": "telegram", "language_code": user.language_code}
+        if request_id is not None:
+            metadata["request_id"] = request_id
         try:
-            replies = await self.conversation.send(sender_id(user), text,
-                                                   {"channel": "telegram", "language_code": user.language_code})
+            replies = await self.conversation.send(sender_id(user), text, metadata)
         except RasaUnavailable as error:
             log.warning("rasa_unavailable", extra={"fields": {"channel": "telegram", "reason": str(error)}})
             return None
@@ -115,9 +129,10 @@ class TelegramChats:
         if after.speaks and self.tts is not None:
             await self.speak(bot, chat_id, replies, after)
 
-    async def turn(self, bot: Bot, chat_id: int, user: User, text: str) -> Optional[list[BotMessage]]:
+    async def turn(self, bot: Bot, chat_id: int, user: User, text: str,
+                   request_id: Optional[str] = None) -> Optional[list[BotMessage]]:
         """Ask and deliver; tells the user when Rasa is unavailable."""
-        asked = await self.ask(user, text)
+        asked = await self.ask(user, text, request_id)
         if asked is None:
             await bot.send_message(chat_id, message("unavailable", self.language(user)))
             return None
@@ -215,7 +230,7 @@ async def on_callback(query: CallbackQuery, bot: Bot, conversation: TelegramChat
         await query.answer(message("expired", conversation.language(user)), show_alert=True)
         return
     chat_id = query.message.chat.id
-    asked = await conversation.ask(user, payload)
+    asked = await conversation.ask(user, payload, callback_request_id(query))
     if asked is None:
         await query.answer(message("unavailable", conversation.language(user)), show_alert=True)
         return
@@ -247,7 +262,7 @@ async def on_text(event: Message, bot: Bot, conversation: TelegramChats) -> None
     if len(text) > conversation.max_chars:
         await event.answer(message("too_long", conversation.language(user), limit=conversation.max_chars))
         return
-    await conversation.turn(bot, event.chat.id, user, text)
+    await conversation.turn(bot, event.chat.id, user, text, message_request_id(event))
 
 
 def listening_language(state: UserState) -> str:
@@ -287,7 +302,7 @@ async def on_voice_note(event: Message, bot: Bot, conversation: TelegramChats) -
         state = replace(conversation.states.get(user.id), language=heard_in)  # asked (and spoken) as heard
         await conversation.deliver(bot, chat_id, [voice.confirmation(transcript, heard_in)], state, state)
         return
-    await conversation.turn(bot, chat_id, user, transcript.text)
+    await conversation.turn(bot, chat_id, user, transcript.text, message_request_id(event))
 
 
 async def on_other(event: Message, conversation: TelegramChats) -> None:

@@ -5,13 +5,13 @@ import re
 import time
 from typing import Any, Awaitable, Callable, Optional, Protocol
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Request, UploadFile
 from pydantic import BaseModel, Field
 
 from channels.common.conversation import Conversation
 from channels.common.errors import error_response, error_responses
 from channels.common.models import SENDER_PATTERN
-from channels.common.rasa_client import RasaUnavailable
+from channels.common.rasa_client import RasaUnavailable, new_request_id, valid_request_id
 from channels.voice.audio import AudioError, DecoderUnavailable
 from channels.voice.service import VoiceInput, not_set_up
 from channels.voice.stt import AUTO, LANGUAGES, EngineNotConfigured, RecognitionFailed
@@ -71,9 +71,12 @@ def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailabl
                     sender: str = Form(description="the conversation id, as in /api/chat"),
                     language: Optional[str] = Form(default=AUTO, description='"zh", "en", or "auto" (the default): '
                                                    'detected from the speech'),
-                    speaker: Caller = speaking) -> Any:
+                    speaker: Caller = speaking,
+                    x_request_id: Optional[str] = Header(default=None, description="the message's id, as for "
+                                                         "/api/chat (other values than 1-64 of A-Z a-z 0-9 . _ : - "
+                                                         "are ignored)")) -> Any:
         """Recognise a spoken message and answer it like /api/chat (metadata {"channel": "web", "input": "voice"}).
-        Needs the conversation's token, as /api/chat does."""
+        Needs the conversation's token, as /api/chat does; X-Request-Id as /api/chat."""
         if not _SENDER.match(sender):
             return error_response(400, "invalid_sender", "sender must be 1-64 letters, digits or . _ : -")
         speaker.require(sender)
@@ -101,7 +104,8 @@ def voice_router(voice_input: VoiceInput, conversation: Conversation, unavailabl
             return VoiceResponse(sender=sender, transcript=heard, confirm=True,
                                  messages=[voice_input.confirmation(transcript)])
         try:
-            replies = await conversation.send(sender, transcript.text, {"channel": "web", "input": "voice"})
+            replies = await conversation.send(sender, transcript.text, {
+                "channel": "web", "input": "voice", "request_id": valid_request_id(x_request_id) or new_request_id()})
         except RasaUnavailable as error:
             log.warning("rasa_unavailable", extra={"fields": {"reason": str(error)}})
             return error_response(503, "rasa_unavailable", unavailable_message)

@@ -7,6 +7,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from channels.common.rasa_replicas import replica_of
 from channels.gateway import MAX_BODY_BYTES, create_app
 from core.settings import Settings
 from testkit.helpers import FakeRasa, free_port, open_conversation
@@ -46,7 +47,41 @@ def test_chat_forwards_message_and_returns_replies(fake_rasa):
     assert body["messages"][0]["text"] == "echo: 你好"
     assert body["messages"][1]["buttons"] == [{"title": "ID card", "payload": "/choose{\"item\":\"id\"}"}]
     assert body["messages"][1]["custom"] == {"mode": "large"}
-    assert rasa.received == [{"sender": sender, "message": "你好", "metadata": {"channel": "web"}}]
+    [received] = rasa.received
+    request_id = received["metadata"].pop("request_id")
+    assert received == {"sender": sender, "message": "你好", "metadata": {"channel": "web"}}
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id) and response.headers["X-Request-Id"] == request_id
+
+
+def test_a_valid_x_request_id_goes_to_rasa_and_back_and_an_invalid_one_is_replaced(fake_rasa):
+    rasa, url = fake_rasa
+    given = "m-0f3c2a1e-9b7d-4c1e-8f00-123456789abc"
+    with client_for(url) as client:
+        conversation = open_conversation(client)
+        sent = [client.post("/api/chat", json={"sender": conversation.sender, "text": "你好"},
+                            headers={**conversation.headers, "X-Request-Id": header})
+                for header in (given, given, "no spaces allowed", "x" * 65)]
+    assert all(response.status_code == 200 for response in sent)
+    ids = [body["metadata"]["request_id"] for body in rasa.received]
+    assert ids[:2] == [given, given]  # a retry keeps its id (Rasa answers it once: bot/rasa_patches.py)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", request_id) for request_id in ids[2:]) and ids[2] != ids[3]
+    assert [response.headers["X-Request-Id"] for response in sent] == ids
+
+
+def test_a_rasa_server_down_is_failed_over_with_the_same_request_id(fake_rasa):
+    rasa, url = fake_rasa
+    down = f"http://127.0.0.1:{free_port()}"
+    with client_for(f"{down},{url}", rate_new_conversations=100) as client:
+        conversations = [open_conversation(client) for _ in range(40)]
+        on_down = [c for c in conversations if replica_of(c.sender, 2) == 0][:3]
+        answered = [client.post("/api/chat", json={"sender": c.sender, "text": "你好"},
+                                headers={**c.headers, "X-Request-Id": f"r-{n}"})
+                    for n, c in enumerate(on_down)]
+        health = client.get("/health").json()
+    assert len(on_down) == 3 and [response.status_code for response in answered] == [200] * 3
+    assert [(body["sender"], body["metadata"]["request_id"]) for body in rasa.received] == \
+        [(c.sender, f"r-{n}") for n, c in enumerate(on_down)]
+    assert health["rasa"] == "degraded"  # one of the two servers answers: messages are still answered
 
 
 @pytest.mark.parametrize("payload, code", [
@@ -129,6 +164,7 @@ def test_rasa_down_gives_503_with_a_clear_message():
     error = response.json()["error"]
     assert error["code"] == "rasa_unavailable"
     assert "12345" in error["message"]
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])
     assert health.status_code == 200
     assert health.json()["rasa"] == "down"
 

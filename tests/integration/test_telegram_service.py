@@ -108,8 +108,10 @@ async def test_a_message_goes_to_rasa_and_the_escaped_answer_comes_back(standin,
     async with running(standin, rasa.url, tmp_path) as service:
         [sent] = await turn(standin, "护照 <b>怎么</b> & 办")
         assert service.status == "polling"
-    assert rasa.received[-1] == {"sender": f"telegram:{USER}", "message": "护照 <b>怎么</b> & 办",
-                                 "metadata": {"channel": "telegram", "language_code": "zh-hans"}}
+    received = rasa.received[-1]
+    assert received["metadata"].pop("request_id").startswith(f"tg-{USER}-")  # the Telegram message's id
+    assert received == {"sender": f"telegram:{USER}", "message": "护照 <b>怎么</b> & 办",
+                        "metadata": {"channel": "telegram", "language_code": "zh-hans"}}
     assert sent.params["parse_mode"] == "HTML"
     assert sent.text == "<b>标题</b>\n您问的是 &lt;护照 &lt;b&gt;怎么&lt;/b&gt; &amp; 办&gt; &amp; 其他\n1. 第一步"
     assert sent.inline_keyboard == [[{"text": "有用", "callback_data": "/rate_good"}]]
@@ -125,6 +127,7 @@ async def test_a_clarify_button_with_a_long_payload_reaches_rasa_whole(standin, 
         await asyncio.to_thread(standin.wait_sent, USER, 1, None, 2)  # the edit and the answer
         answered = await asyncio.to_thread(standin.wait_for, lambda: standin.sent(method="answerCallbackQuery"))
     assert rasa.received[-1]["message"] == '/choose_item{"item_id": "%s"}' % LONG_ID
+    assert rasa.received[-1]["metadata"]["request_id"].startswith("tgcb-")  # the callback query's id
     assert "show_alert" not in answered[0].params or answered[0].params["show_alert"] is False
     edits = standin.sent(USER, "editMessageReplyMarkup")
     assert edits and edits[0].params["message_id"] == offer.message_id  # the choice's buttons taken away

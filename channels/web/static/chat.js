@@ -236,12 +236,14 @@ function retryAfterMs(response) {
   return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : RETRY_FIRST_MS;
 }
 
-async function post(text) {
+/** POST one message to /api/chat. Its X-Request-Id is the entry's id, the same on every retry (and after a reload):
+ * a message the bot did answer but whose answer was lost is answered again from Rasa's record, not handled twice. */
+async function post(entry) {
   try {
     const response = await sendInConversation("/api/chat", (conversation) => ({
       method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: conversation.sender, text }),
+      headers: { "Content-Type": "application/json", "X-Request-Id": entry.id },
+      body: JSON.stringify({ sender: conversation.sender, text: entry.payload }),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     }));
     const body = await response.json().catch(() => null);
@@ -251,12 +253,13 @@ async function post(text) {
   }
 }
 
-/** Deliver one message; retried until the gateway answers (a 4xx answer is final). */
+/** Deliver one message; retried with the same request id (network errors, 5xx: a gateway or Rasa server down, a
+ * load balancer's 502/503/504) until the gateway answers; a 4xx answer is final. */
 async function deliver(entry) {
   let delay = RETRY_FIRST_MS;
   for (;;) {
     if (!offline) setStatus(strings().typing);
-    const { status, body, waitMs } = await post(entry.payload);
+    const { status, body, waitMs } = await post(entry);
     if (status === 200 && body && Array.isArray(body.messages)) {
       markSent(entry);
       if (offline) setOffline(false);
@@ -357,7 +360,10 @@ async function sendVoice(blob) {
   let response;
   let body = null;
   try {
-    response = await sendInConversation("/api/voice", (conversation) => ({ method: "POST", body: form(conversation) }));
+    const requestId = entryId(); // one per recording (see post)
+    response = await sendInConversation("/api/voice", (conversation) => ({
+      method: "POST", headers: { "X-Request-Id": requestId }, body: form(conversation),
+    }));
     body = await response.json().catch(() => null);
   } catch (error) {
     setStatus("");
