@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from govbot.supervisor import PortsInUse, Service, StartupError, Supervisor, port_is_free
+from govbot.supervisor import PortsInUse, RestartPolicy, Service, StartupError, Supervisor, port_is_free
 from testkit.helpers import free_port
 
 
@@ -121,3 +121,79 @@ def test_a_service_ignoring_sigterm_is_killed(tmp_path):
         time.sleep(0.05)
     supervisor.stop(grace=1)
     assert stubborn.process.returncode == -9
+
+
+def _watch_in_background(supervisor: Supervisor) -> tuple[threading.Thread, list]:
+    returned: list = []
+    thread = threading.Thread(target=lambda: returned.append(supervisor.watch()), daemon=True)
+    thread.start()
+    return thread, returned
+
+
+def _wait_for(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_restarting_service_comes_back_with_a_new_pid_in_the_pid_file(tmp_path):
+    import json
+    import signal
+
+    service = http_service("web", tmp_path, free_port())
+    service.restart = True
+    pid_file = tmp_path / "services.json"
+    supervisor = Supervisor([service], poll_interval=0.05, restart_policy=RestartPolicy(delay=0.1), pid_file=pid_file)
+    supervisor.start()
+    thread, returned = _watch_in_background(supervisor)
+    try:
+        supervisor.wait_until_healthy(timeout=30)
+        first = json.loads(pid_file.read_text())["web"]
+        assert first == service.process.pid
+        os.kill(first, signal.SIGKILL)
+        assert _wait_for(lambda: json.loads(pid_file.read_text()).get("web") not in (None, first))
+        supervisor.wait_until_healthy(timeout=30)  # the new process serves again
+        assert thread.is_alive() and not returned  # a restart is not a failure of the whole
+    finally:
+        supervisor.request_stop()
+        thread.join(5)
+        supervisor.stop(grace=5)
+    assert returned == [None]
+    assert not pid_file.exists()
+
+
+def test_a_service_that_keeps_dying_is_given_up_after_the_limit(tmp_path):
+    service = crashing_service("bad", tmp_path)
+    service.restart = True
+    supervisor = Supervisor([service], poll_interval=0.05, restart_policy=RestartPolicy(delay=0.0, limit=2))
+    supervisor.start()
+    thread, returned = _watch_in_background(supervisor)
+    thread.join(20)
+    supervisor.stop(grace=5)
+    assert returned == [service]
+    assert (tmp_path / "bad.log").read_text().count("cannot load model") == 3  # first start and two restarts
+
+
+def test_a_service_without_restart_still_ends_the_watch(tmp_path):
+    supervisor = Supervisor([crashing_service("bad", tmp_path)], poll_interval=0.05,
+                            restart_policy=RestartPolicy(delay=0.0))
+    supervisor.start()
+    assert supervisor.watch() is supervisor.services[0]
+    supervisor.stop(grace=5)
+
+
+def test_a_probe_replaces_the_http_health_check(tmp_path):
+    answers = iter([False, False, True])
+    service = Service(name="db", argv=[sys.executable, "-c", "import time; time.sleep(30)"], port=free_port(),
+                      bind_host="127.0.0.1", health_url="", log_path=tmp_path / "db.log", cwd=tmp_path,
+                      env=dict(os.environ), probe=lambda: next(answers))
+    supervisor = Supervisor([service], poll_interval=0.05)
+    supervisor.start()
+    try:
+        supervisor.wait_until_healthy(timeout=30)
+    finally:
+        supervisor.stop(grace=5)
+    assert next(answers, "used up") == "used up"  # asked until it said yes, not through HTTP
