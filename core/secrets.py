@@ -67,19 +67,24 @@ def _locked(path: Path) -> Iterator[None]:
         os.close(handle)  # closing releases the lock
 
 
-def with_local_secrets(settings: Settings) -> Settings:
-    """These settings with every empty secret filled from (or newly added to) the installation's secrets file."""
-    missing = [name for name in SECRET_FIELDS if not getattr(settings, name)]
-    if not missing:
-        return settings
+def installation_secrets(settings: Settings, names: tuple[str, ...]) -> dict[str, str]:
+    """The installation's secrets of these names: each read from the secrets file, or made at random and added."""
     path = secrets_path(settings)
     with _locked(path):
         stored = _read(path)
-        made = {name: secrets.token_urlsafe(32) for name in missing if name not in stored}
+        made = {name: secrets.token_urlsafe(32) for name in names if name not in stored}
         if made:
             _write(path, {**stored, **made})
         elif path.exists() and path.stat().st_mode & 0o077:
             with suppress(PermissionError):  # a copy made readable by others: only its owner needs it
                 os.chmod(path, 0o600)
     found = {**stored, **made}
-    return settings.with_overrides(**{name: found[name] for name in missing})
+    return {name: found[name] for name in names}
+
+
+def with_local_secrets(settings: Settings) -> Settings:
+    """These settings with every empty secret filled from (or newly added to) the installation's secrets file."""
+    missing = tuple(name for name in SECRET_FIELDS if not getattr(settings, name))
+    if not missing:
+        return settings
+    return settings.with_overrides(**installation_secrets(settings, missing))

@@ -20,14 +20,16 @@ from govbot.config_command import add_config_command
 from govbot.db_commands import add_db_commands
 from govbot.kb_commands import add_kb_commands
 from govbot.purge_command import RetentionRun, add_purge_command
+from govbot.cluster import Cluster, build_cluster_services, create_databases, load_cluster, prepare_postgres
 from govbot.stack import build_services
-from govbot.supervisor import PortsInUse, StartupError, Supervisor
+from govbot.supervisor import PortsInUse, RestartPolicy, Service, StartupError, Supervisor
 from govbot.training import TrainingError, TrainingInterrupted, is_stale, model_path, train
 from knowledge.loader import InvalidKnowledgeBase
 
 log = logging.getLogger("govbot.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PID_FILE = "services.json"  # in the var folder while running: each service's name and process id
 
 
 def _say(message: str) -> None:
@@ -95,8 +97,38 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _stack(settings: Settings, model: Path, profile: str) -> tuple[Settings, Supervisor, list[list[Service]],
+                                                                   Optional[Cluster]]:
+    """The settings, supervisor and start-up groups (started and made healthy in order) of a profile."""
+    pid_file = settings.var_dir / PID_FILE
+    if profile == "single":
+        services = build_services(settings, model)
+        return settings, Supervisor(services, pid_file=pid_file), [services], None
+    cluster = load_cluster(settings)
+    prepare_postgres(cluster)
+    groups = build_cluster_services(cluster, model)
+    supervisor = Supervisor([*groups.infrastructure, *groups.application], pid_file=pid_file,
+                            restart_policy=RestartPolicy(delay=cluster.options.restart_delay))
+    return cluster.settings, supervisor, [groups.infrastructure, groups.application], cluster
+
+
+def _start_groups(supervisor: Supervisor, groups: list[list[Service]], settings: Settings,
+                  cluster: Optional[Cluster]) -> None:
+    """Start the groups in order, each healthy before the next; the databases and schema after the first."""
+    for number, group in enumerate(groups):
+        _say(f"starting {', '.join(service.name for service in group)} ...")
+        supervisor.start(group)
+        supervisor.wait_until_healthy(settings.startup_timeout, services=group,
+                                      on_ready=lambda service: _say(f"{service.name} is ready"))
+        if number == 0 and cluster is not None:
+            created = create_databases(cluster)
+            if created:
+                _say(f"created the databases {', '.join(created)}")
+            _upgrade_database(settings)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Train if needed, start all three services, wait until healthy, stop on a signal."""
+    """Train if needed, start the services of the profile, wait until healthy, stop on a signal."""
     from handoff.config import HandoffConfig
 
     started = time.monotonic()
@@ -104,9 +136,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     settings = with_local_secrets(settings)  # the services' shared secrets: from the environment, or kept in var/
     model = model_path(settings)
-    supervisor = Supervisor(build_services(settings, model))
+    settings, supervisor, groups, cluster = _stack(settings, model, args.profile)
     supervisor.check_ports()  # before training: a busy port should not cost a training run
-    _upgrade_database(settings)
+    if cluster is None:
+        _upgrade_database(settings)
     signal.signal(signal.SIGINT, supervisor.request_stop)
     signal.signal(signal.SIGTERM, supervisor.request_stop)
     try:
@@ -119,16 +152,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         _say("stopped before starting; nothing was started")
         return EXIT_OK
     supervisor.check_ports()
-    _say("starting the action server, the Rasa server and the gateway ...")
-    supervisor.start()
     try:
-        supervisor.wait_until_healthy(settings.startup_timeout,
-                                      on_ready=lambda service: _say(f"{service.name} is ready"))
+        _start_groups(supervisor, groups, settings, cluster)
     except StartupError:
         supervisor.stop()
         raise
     url = settings.gateway_url
-    _say(f"ready in {time.monotonic() - started:.1f} s")
+    _say(f"ready in {time.monotonic() - started:.1f} s ({args.profile} profile)")
     _say(f"chat page:     {url}")
     _say(f"health:        {url}health")
     ports = ", ".join(str(port) for port in settings.rasa_ports)
@@ -163,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, help="gateway port (env GOVBOT_GATEWAY_PORT, default 8080)")
     run.add_argument("--rasa-port", type=int, help="Rasa server port (env GOVBOT_RASA_PORT, default 5005)")
     run.add_argument("--actions-port", type=int, help="action server port (env GOVBOT_ACTIONS_PORT, default 5055)")
+    run.add_argument("--profile", choices=("single", "cluster"), default="single",
+                     help="single (default): one process of each kind on SQLite; cluster: PostgreSQL, Redis, "
+                          "GOVBOT_CLUSTER_REPLICAS (2) Rasa servers, action servers and gateways behind HAProxy, "
+                          "each restarted when it dies (docs/deploy.md)")
     run.set_defaults(handler=cmd_run)
 
     train_cmd = commands.add_parser("train", help="train the Rasa model if config, domain or data changed",

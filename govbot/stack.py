@@ -8,6 +8,7 @@ API token on standard input (govbot.rasa_launcher), never on a command line.
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 import httpx
 
@@ -31,35 +32,51 @@ def _rasa_has_model(response: httpx.Response) -> bool:
     return response.status_code == 200 and bool(response.json().get("model_file"))
 
 
-def rasa_service(settings: Settings, model: Path, port: int, replica: int) -> Service:
-    """One Rasa server (replica 1 is "rasa server" with rasa.log; replica 2 "rasa server 2" with rasa-2.log...)."""
+def app_environment(settings: Settings, keep: tuple[str, ...] = ()) -> dict[str, str]:
+    """The environment of an app process with only the secrets named in `keep` (the action server: its token)."""
+    return _app_environment(settings, without_secrets(child_environment(settings), settings, keep=keep))
+
+
+def gateway_environment(settings: Settings) -> dict[str, str]:
+    """The gateway's environment: every setting but the action server's token."""
+    return _app_environment(settings, {name: value for name, value in child_environment(settings).items()
+                                       if name != env_name("actions_token")})
+
+
+def rasa_service(settings: Settings, model: Path, port: int, replica: int, endpoints: str = "endpoints.yml",
+                 extra_env: Optional[dict[str, str]] = None, restart: bool = False) -> Service:
+    """One Rasa server (replica 1 is "rasa server" with rasa.log; replica 2 "rasa server 2" with rasa-2.log...),
+    with these endpoints (tracker and lock stores) and environment additions."""
     suffix = "" if replica == 1 else f" {replica}"
     return Service(
         name=f"rasa server{suffix}",
         argv=[str(settings.rasa_venv / "bin" / "python"), "-m", "govbot.rasa_launcher",
               "run", "--enable-api", "--model", str(model),
               "--port", str(port), "--interface", "127.0.0.1",
-              "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"],
+              "--endpoints", endpoints, "--credentials", "credentials.yml"],
         port=port, bind_host="127.0.0.1",
         health_url=f"http://127.0.0.1:{port}/status", health_params={"token": settings.rasa_token},
         stdin_text=settings.rasa_token + "\n",
         log_path=settings.log_dir / ("rasa.log" if replica == 1 else f"rasa-{replica}.log"), cwd=settings.root,
-        env=rasa_environment(settings), is_healthy=_rasa_has_model,
+        env={**rasa_environment(settings), **(extra_env or {})}, is_healthy=_rasa_has_model, restart=restart,
     )
+
+
+def require_secrets(settings: Settings) -> None:
+    """Refuse to describe services whose shared secrets are empty."""
+    empty = [str(env_name(name)) for name in ("rasa_token", "actions_token") if not getattr(settings, name)]
+    if empty:
+        raise SettingsError(f"{' and '.join(empty)} must not be empty: Rasa's API and the action server are not "
+                            "served without them (core.secrets.with_local_secrets fills them)")
 
 
 def build_services(settings: Settings, model: Path) -> list[Service]:
     """Describe the action server, the Rasa servers (GOVBOT_RASA_REPLICAS) and the gateway for these settings (secrets
     already filled)."""
-    empty = [str(env_name(name)) for name in ("rasa_token", "actions_token") if not getattr(settings, name)]
-    if empty:
-        raise SettingsError(f"{' and '.join(empty)} must not be empty: Rasa's API and the action server are not "
-                            "served without them (core.secrets.with_local_secrets fills them)")
+    require_secrets(settings)
     logs = settings.log_dir
-    everything = child_environment(settings)
-    actions_env = _app_environment(settings, without_secrets(everything, settings, keep=("actions_token",)))
-    gateway_env = _app_environment(settings, {name: value for name, value in everything.items()
-                                              if name != env_name("actions_token")})
+    actions_env = app_environment(settings, keep=("actions_token",))
+    gateway_env = gateway_environment(settings)
     return [
         Service(
             name="action server",
