@@ -15,6 +15,16 @@
   REST channel collected them the first time, and returned. Rasa saves a turn's events only when the turn is done,
   so a stored user event always comes with its replies. The check sees the tracker store's window (30 events, three
   or four turns: bot/tracker_store.py), which a retry seconds later is always in.
+- A message that cannot be handled is answered HTTP 503, not 200 with no replies. Rasa's REST channel logs any
+  error of a turn (the lock store unreachable, the tracker store failing) and returns the replies collected so far;
+  and Rasa's FailSafeTrackerStore answers a failed load with a new, empty conversation and keeps a failed save in
+  memory, so the citizen would get an answer without the conversation's context and the turn would be lost. Here a
+  tracker store error fails the turn (TrackerStoreUnavailable), a failed turn is marked and logged by the error's
+  type only (never the user's text, which Rasa's own log line would carry), and a response middleware
+  turns the webhook's answer into a 503 for the gateway, which tries another server or tells the citizen to try
+  again. Nothing of the failed turn is stored. An action server that cannot be reached (or fails) aborts the turn
+  the same way (TurnAborted): Rasa would log it, drop the action's events, and store a turn without any reply,
+  which a retry of the same request id would then replay as no reply at all.
 """
 
 import logging
@@ -30,6 +40,9 @@ REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # what channels.common.rasa_c
 
 # the UserMessage being handled whose request id is still to be looked for in the first tracker Rasa loads for it
 _unchecked: ContextVar[Optional[Any]] = ContextVar("govbot_unchecked_message", default=None)
+# set when the turn of the request being answered failed (reset at each request: a connection serves many)
+_turn_failed: ContextVar[bool] = ContextVar("govbot_turn_failed", default=False)
+WEBHOOK_PATH = "/webhooks/"
 _installed = False
 
 
@@ -117,6 +130,34 @@ async def replay(message: Any, replies: List[Any]) -> Optional[List[Dict[Text, A
     return None
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The tracker store failed: the turn is not handled (rather than handled without its conversation)."""
+
+
+class TurnAborted(BaseException):
+    """The action server failed: the turn stops here, unsaved. A BaseException, so that Rasa's processor (which
+    catches every Exception of an action and goes on without its events) lets it through to the agent."""
+
+
+def refuse_fallback(_store: Any, error: Exception) -> None:
+    """FailSafeTrackerStore's error callbacks: fail the turn instead of falling back to an empty, in-memory tracker."""
+    raise TrackerStoreUnavailable(f"the tracker store failed: {type(error).__name__}") from error
+
+
+async def start_request(_request: Any) -> None:
+    """Sanic request middleware: no turn of this request has failed yet."""
+    _turn_failed.set(False)
+
+
+async def failed_turn_response(request: Any, _response: Any) -> Any:
+    """Sanic response middleware: a webhook call whose turn failed is answered 503 (None: the answer as it is)."""
+    if _turn_failed.get() and request.path.startswith(WEBHOOK_PATH):
+        from sanic.response import json as json_response
+
+        return json_response({"error": "the message could not be handled now (a store is unavailable)"}, status=503)
+    return None
+
+
 def install() -> None:
     """Put the changes in place (once per process)."""
     global _installed
@@ -156,4 +197,52 @@ def install() -> None:
 
     MessageProcessor.handle_message = _handle_message  # type: ignore[method-assign]
     MessageProcessor.get_tracker = _get_tracker  # type: ignore[method-assign]
+    _install_failed_turns()
     _installed = True
+
+
+def _install_failed_turns() -> None:
+    """Fail a turn on a tracker store error, mark failed turns, and answer their webhook calls 503."""
+    from rasa.core import run
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.core.agent import Agent
+    from rasa.core.tracker_store import FailSafeTrackerStore
+
+    FailSafeTrackerStore.on_tracker_store_error = refuse_fallback  # type: ignore[method-assign,assignment]
+    FailSafeTrackerStore.on_tracker_store_retrieve_error = refuse_fallback  # type: ignore[method-assign,assignment]
+
+    agent_handle_message = Agent.handle_message
+
+    async def _agent_handle_message(self: Agent, message: Any) -> Optional[List[Dict[Text, Any]]]:
+        try:
+            return await agent_handle_message(self, message)
+        except (Exception, TurnAborted) as error:
+            # not re-raised: the REST channel would log the user's text with it. The response middleware sees this.
+            _turn_failed.set(True)
+            kind, cause = type(error).__name__, type(error.__cause__).__name__
+            log.error("turn_failed error=%s cause=%s", kind, cause, extra={"fields": {"error": kind, "cause": cause}})
+            return None
+
+    Agent.handle_message = _agent_handle_message  # type: ignore[method-assign]
+
+    remote_run = RemoteAction.run
+
+    async def _remote_run(self: RemoteAction, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await remote_run(self, *args, **kwargs)
+        except ActionExecutionRejection:
+            raise  # a form's validation refusing a slot: part of the dialogue, not a failure
+        except Exception as error:
+            raise TurnAborted(f"the action server failed: {type(error).__name__}") from error
+
+    RemoteAction.run = _remote_run  # type: ignore[method-assign]
+
+    configure_app = run.configure_app
+
+    def _configure_app(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        app.register_middleware(start_request, "request")
+        app.register_middleware(failed_turn_response, "response")
+        return app
+
+    run.configure_app = _configure_app

@@ -13,8 +13,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from channels.common.errors import HTTP_ERROR_STATUSES, error_responses, http_error_response, validation_error_response
+from channels.common.errors import (HTTP_ERROR_STATUSES, database_unavailable, error_responses, http_error_response,
+                                    validation_error_response)
 from channels.common.rasa_replicas import RasaReplicas
 from channels.common.routing import MessageRouter
 from channels.telegram.service import TelegramService, webhook_router
@@ -85,6 +87,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.exception_handler(RequestValidationError)(validation_error_response)  # 400 in the envelope, not 422
     app.add_exception_handler(NotLoggedIn, not_logged_in)
     app.add_exception_handler(ConversationRefused, conversation_refused)  # 401/403 for web conversations
+    for lost in (OperationalError, InterfaceError):  # the database server stopped or unreachable: 503, not 500
+        app.add_exception_handler(lost, database_unavailable)
     for status in HTTP_ERROR_STATUSES:  # unknown paths, wrong methods, unparsable bodies: the envelope too
         app.add_exception_handler(status, http_error_response)
     install_guards(app, settings)  # headers, rate limits, body size and time, stream and voice caps

@@ -89,3 +89,16 @@ async def http_error_response(_request: object, error: Exception) -> JSONRespons
                               detail if isinstance(detail, str) and detail else phrase)
     response.headers.update(getattr(error, "headers", None) or {})
     return response
+
+
+DATABASE_RETRY_SECONDS = 5  # the Retry-After of a 503 while the database cannot be reached
+
+
+async def database_unavailable(_request: object, error: Exception) -> JSONResponse:
+    """The app's handler of a lost database connection (the database server stopped or unreachable): a 503 in the
+    envelope with Retry-After, not a bare 500; nothing was stored, so the same request may be sent again."""
+    response = error_response(503, "database_unavailable",
+                              "服务暂时无法使用，请稍后再试，或拨打12345热线。 / The service is temporarily "
+                              "unavailable. Please try again shortly, or call the 12345 hotline.")
+    response.headers["Retry-After"] = str(DATABASE_RETRY_SECONDS)
+    return response

@@ -165,3 +165,23 @@ def test_the_real_rasa_answers_a_retried_message_once(tmp_path: Path) -> None:
         assert post(once, "hello", "req-2") != first
         assert post(once, "身份证丢了怎么补办", "req-1") == first
         assert [event["message_id"] for event in user_events(rasa, token, once)] == ["req-1", "req-2"]
+
+
+@pytest.mark.slow
+def test_a_turn_the_action_server_cannot_serve_is_a_503_that_stores_nothing(tmp_path: Path) -> None:
+    token = "rasa-" + uuid.uuid4().hex + uuid.uuid4().hex
+    with rasa_and_action_server(tmp_path, token, "actions-" + uuid.uuid4().hex * 2) as (settings, services):
+        action_server, rasa_server = services
+        assert action_server.process is not None
+        action_server.process.terminate()
+        action_server.process.wait(30)
+        rasa = f"http://127.0.0.1:{settings.rasa_port}"
+        sender, text = "web:actions-down", "身份证丢了怎么补办 110101199003071234"
+        response = httpx.post(f"{rasa}/webhooks/rest/webhook", params={"token": token}, timeout=120,
+                              json={"sender": sender, "message": text, "metadata": {"request_id": "down-1"}})
+        # not 200 with no replies (Rasa's own behaviour), which a retry of "down-1" would get again and again
+        assert response.status_code == 503, response.text
+        assert user_events(rasa, token, sender) == []  # the failed turn was not stored
+    log = rasa_server.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "turn_failed error=TurnAborted" in log
+    assert "110101199003071234" not in log and "\\u8eab\\u4efd" not in log  # the user's text is not logged
