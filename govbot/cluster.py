@@ -27,7 +27,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.secrets import installation_secrets
-from core.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError, process_environment
 from govbot.stack import app_environment, gateway_environment, rasa_service
 from govbot.supervisor import Service, StartupError
 
@@ -47,6 +47,10 @@ class ClusterOptions(BaseSettings):
     redis_port: int = Field(default=56379, ge=1, le=65535, description="the cluster's Redis server")
     sql_pool_size: int = Field(default=4, ge=1, le=50,
                                description="SQL connections each Rasa server keeps (and as many more at peak)")
+    lock_lifetime: int = Field(default=15, ge=5, le=600,
+                               description="seconds a conversation's lock outlives a Rasa server that died holding it "
+                                           "(Rasa's TICKET_LOCK_LIFETIME; its default, 60, stalls that conversation "
+                                           "for a minute)")
     restart_delay: float = Field(default=1.0, ge=0, le=60,
                                  description="seconds before a dead process is started again")
     pg_bin: Path = Field(default=PG_BIN, description="where PostgreSQL's programs are")
@@ -270,6 +274,18 @@ def redis_answers(port: int, password: str) -> bool:
         return False
 
 
+def balancer_routes(settings: Settings) -> bool:
+    """True when HAProxy passes requests on to a gateway and to an action server (it has seen one healthy of each;
+    its own /lb/health answers before that)."""
+    import httpx
+
+    try:
+        return all(httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200
+                   for port in (settings.gateway_port, settings.actions_port))
+    except httpx.HTTPError:
+        return False
+
+
 def _resp(*words: str) -> bytes:
     """A Redis command in its wire format (RESP)."""
     encoded = [word.encode() for word in words]
@@ -286,6 +302,11 @@ class ClusterServices:
     application: list[Service]
 
 
+def _path() -> str:
+    """The PATH a server gets (and nothing else of govbot's environment: no secrets)."""
+    return process_environment().get("PATH", "/usr/bin:/bin")
+
+
 def build_cluster_services(cluster: Cluster, model: Path) -> ClusterServices:
     """Describe every process of the cluster (each restarted when it dies), writing the servers' configuration."""
     settings, options, folder = cluster.settings, cluster.options, cluster.folder
@@ -296,21 +317,21 @@ def build_cluster_services(cluster: Cluster, model: Path) -> ClusterServices:
                                  "-p", str(options.postgres_port), "-k", str(folder / "postgres-run"),
                                  "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100"],
         port=options.postgres_port, bind_host="127.0.0.1", health_url="", log_path=logs / "postgresql.log",
-        cwd=folder, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"},
+        cwd=folder, env={"PATH": _path(), "LC_ALL": "C.UTF-8"},
         probe=lambda: postgres_answers(cluster), restart=True, stop_signal=signal.SIGINT, user=pg_user)
     _owned(folder / "redis", redis_user)
     _private_file(folder / "redis.conf", redis_config(cluster), redis_user)
     redis = Service(
         name="redis", argv=["redis-server", str(folder / "redis.conf")], port=options.redis_port,
         bind_host="127.0.0.1", health_url="", log_path=logs / "redis.log", cwd=folder,
-        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        env={"PATH": _path()},
         probe=lambda: redis_answers(options.redis_port, cluster.redis_password), restart=True, user=redis_user)
     (folder / "haproxy.cfg").write_text(haproxy_config(cluster), encoding="utf-8")
     haproxy = Service(
         name="haproxy", argv=["haproxy", "-db", "-f", str(folder / "haproxy.cfg")], port=settings.gateway_port,
         bind_host=settings.gateway_host, health_url=f"http://127.0.0.1:{settings.gateway_port}/lb/health",
-        log_path=logs / "haproxy.log", cwd=folder, env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        restart=True, user=haproxy_user)
+        log_path=logs / "haproxy.log", cwd=folder, env={"PATH": _path()},
+        probe=lambda: balancer_routes(settings), restart=True, user=haproxy_user)
     rasa_env = {
         "GOVBOT_TRACKER_HOST": "127.0.0.1", "GOVBOT_TRACKER_PORT": str(options.postgres_port),
         "GOVBOT_TRACKER_DATABASE": TRACKER_DATABASE, "GOVBOT_TRACKER_USER": DATABASE_USER,
@@ -318,6 +339,7 @@ def build_cluster_services(cluster: Cluster, model: Path) -> ClusterServices:
         "GOVBOT_REDIS_HOST": "127.0.0.1", "GOVBOT_REDIS_PORT": str(options.redis_port),
         "GOVBOT_REDIS_PASSWORD": cluster.redis_password,
         "SQL_POOL_SIZE": str(options.sql_pool_size), "SQL_MAX_OVERFLOW": str(options.sql_pool_size),
+        "TICKET_LOCK_LIFETIME": str(options.lock_lifetime),
     }
     rasa = [rasa_service(settings, model, port, replica, endpoints=ENDPOINTS_FILE, extra_env=rasa_env, restart=True)
             for replica, port in enumerate(settings.rasa_ports, start=1)]

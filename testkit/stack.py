@@ -37,7 +37,7 @@ SPEECH_MODELS = PROJECT_ROOT / "var" / "speech-models"  # assembled by scripts/s
 class Stack:
     """A `govbot run` process on free ports, with its output collected."""
 
-    def __init__(self, var_dir: Path, env: Optional[dict[str, str]] = None) -> None:
+    def __init__(self, var_dir: Path, env: Optional[dict[str, str]] = None, profile: str = "single") -> None:
         self.ports = {"gateway": free_port(), "rasa": free_port(), "actions": free_port()}
         self.var_dir = var_dir
         env = {**process_environment(), "GOVBOT_VAR_DIR": str(var_dir),
@@ -48,7 +48,8 @@ class Stack:
                "GOVBOT_SPEECH_MODELS_DIR": str(SPEECH_MODELS), **GENEROUS_LIMITS, **(env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "govbot.cli", "run", "--port", str(self.ports["gateway"]),
-             "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"])],
+             "--rasa-port", str(self.ports["rasa"]), "--actions-port", str(self.ports["actions"]),
+             "--profile", profile],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=PROJECT_ROOT)
         self.lines: list[str] = []
         self.conversations: dict[str, WebConversation] = {}
