@@ -126,6 +126,11 @@ class Settings(BaseSettings):
         default_factory=_under_var_dir("tracker.db"), validation_alias="GOVBOT_TRACKER_DB",
         json_schema_extra=_derived("$GOVBOT_VAR_DIR/tracker.db"),
         description="SQLite file of Rasa's tracker store (endpoints.yml reads it)")
+    tracker_url: str = Field(
+        "", validation_alias="GOVBOT_TRACKER_URL",
+        description="SQLAlchemy URL of Rasa's tracker store when it is a database server (the cluster profile's "
+                    "PostgreSQL; endpoints-cluster.yml), for the retention purge; empty: the SQLite file "
+                    "GOVBOT_TRACKER_DB")
     database_url: str = Field(
         "", validation_alias="GOVBOT_DATABASE_URL", json_schema_extra=_derived("sqlite:///$GOVBOT_VAR_DIR/govbot.db"),
         description="SQLAlchemy URL of the application database (ratings, handoff tickets, agents), e.g. "

@@ -94,6 +94,7 @@ def load_cluster(settings: Settings, options: Optional[ClusterOptions] = None) -
     passwords = installation_secrets(settings, PASSWORDS)
     cluster = Cluster(settings, options, *(passwords[name] for name in PASSWORDS))
     return Cluster(settings.with_overrides(rasa_replicas=options.replicas, database_url=cluster.database_url(),
+                                           tracker_url=cluster.database_url(TRACKER_DATABASE),
                                            trusted_proxies="127.0.0.1"),
                    options, cluster.postgres_password, cluster.redis_password)
 

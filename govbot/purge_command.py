@@ -58,6 +58,33 @@ def purge_trackers(db: Path, before: datetime, dry_run: bool = False) -> int:
         connection.close()
 
 
+def purge_tracker_database(url: str, before: datetime, dry_run: bool = False) -> int:
+    """`purge_trackers` for a tracker store on a database server (SQLAlchemy URL): the same conversations go, in
+    one transaction; a database without the events table is nothing to purge."""
+    from sqlalchemy import create_engine, inspect, text
+
+    engine = create_engine(url, pool_pre_ping=True)
+    try:
+        with engine.begin() as connection:
+            if not inspect(connection).has_table("events"):
+                return 0
+            old = "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < :cutoff"
+            cutoff = {"cutoff": before.timestamp()}
+            count = int(connection.execute(text(f"SELECT COUNT(*) FROM ({old}) AS old"), cutoff).scalar_one())
+            if count and not dry_run:
+                connection.execute(text(f"DELETE FROM events WHERE sender_id IN ({old})"), cutoff)
+            return count
+    finally:
+        engine.dispose()
+
+
+def _purge_conversations(settings: Settings, before: datetime, dry_run: bool) -> int:
+    """Rasa's conversations: on the tracker database server (GOVBOT_TRACKER_URL), else in the SQLite file."""
+    if settings.tracker_url:
+        return purge_tracker_database(settings.tracker_url, before, dry_run)
+    return purge_trackers(settings.tracker_db, before, dry_run)
+
+
 def purge_speech_cache(folder: Path, before: datetime, dry_run: bool = False) -> int:
     """Delete the cached speech audio files last written before `before` (channels.voice.tts does it); how many."""
     from channels.voice.tts import purge_cached_audio
@@ -115,7 +142,7 @@ def purge(settings: Settings, older_than_days: float, dry_run: bool = False,
     except OverflowError:  # longer ago than the calendar goes: nothing is that old
         before = datetime.min.replace(tzinfo=timezone.utc)
     steps: list[tuple[str, str, Callable[[], int]]] = [
-        ("trackers", "Rasa conversations", lambda: purge_trackers(settings.tracker_db, before, dry_run)),
+        ("trackers", "Rasa conversations", lambda: _purge_conversations(settings, before, dry_run)),
         ("tickets", "closed tickets", lambda: _purge_tickets(settings, before, dry_run)),
         ("sessions", "ended agent sessions", lambda: _purge_sessions(settings, dry_run)),
         ("ratings", "ratings' questions", lambda: _forget_ratings(settings, before, dry_run)),

@@ -211,3 +211,34 @@ def test_the_retention_run_purges_at_start_and_stops(settings):
     assert len(ticket_numbers(url)) == 2
     assert tracker_senders(settings.tracker_db) == {"web:recent", "web:came-back"}
     assert not run._thread.is_alive()
+
+
+def test_rasa_conversations_on_postgresql_are_purged_by_their_last_event(tmp_path, postgres_url):
+    """The cluster profile keeps Rasa's conversations in PostgreSQL (GOVBOT_TRACKER_URL): the same rule applies."""
+    import psycopg
+
+    from govbot.purge_command import purge_tracker_database
+    from handoff.bus import postgres_conninfo
+
+    conninfo = postgres_conninfo(postgres_url)
+    assert conninfo is not None
+    settings = Settings(var_dir=tmp_path / "var", tracker_url=postgres_url)
+    assert counts(purge(settings, 30, now=NOW))["trackers"] == 0  # no events table yet: nothing to purge
+    with psycopg.connect(conninfo, autocommit=True) as db:
+        db.execute("CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, type_name "
+                   "VARCHAR(255) NOT NULL, timestamp DOUBLE PRECISION, intent_name VARCHAR(255), action_name "
+                   "VARCHAR(255), data TEXT)")
+        for sender, moments in (("web:old", [OLD, OLD + timedelta(minutes=5)]),
+                                ("web:came-back", [OLD, RECENT]), ("web:recent", [RECENT])):
+            for moment in moments:
+                db.execute("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (%s, 'user', %s, %s)",
+                           (sender, moment.timestamp(), '{"text": "hello"}'))
+
+    def senders() -> set[str]:
+        with psycopg.connect(conninfo) as db:
+            return {row[0] for row in db.execute("SELECT DISTINCT sender_id FROM events")}
+
+    assert purge_tracker_database(postgres_url, NOW - timedelta(days=30), dry_run=True) == 1
+    assert senders() == {"web:old", "web:came-back", "web:recent"}
+    assert counts(purge(settings, 30, now=NOW))["trackers"] == 1
+    assert senders() == {"web:came-back", "web:recent"}
