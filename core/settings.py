@@ -210,6 +210,12 @@ class Settings(BaseSettings):
                     "gateway) or postgres (several gateways sharing the PostgreSQL GOVBOT_DATABASE_URL, through "
                     "LISTEN/NOTIFY)")
 
+    # --- work orders (12345 接诉即办, docs/workorders.md) -----------------------------------------------------------
+    workorder_deadlines: FolderPath = Field(
+        PROJECT_ROOT / "workorders" / "deadlines.yml", validation_alias="GOVBOT_WORKORDER_DEADLINES",
+        description="Work-order deadlines per urgency: how long a department has to sign for and to reply to a "
+                    "dispatched order (YAML)")
+
     # --- speech output (channels/voice) ------------------------------------------------------------------------
     tts_zh_engine: Annotated[Literal["kokoro", "espeak"], BeforeValidator(_lowercase_or("kokoro"))] = Field(
         "kokoro", validation_alias="GOVBOT_TTS_ZH_ENGINE",

@@ -24,8 +24,10 @@ from core.schema import TABLES, current_revision, head_revision, upgrade_schema
 from handoff.models import AgentRow, HandoffBase, TicketEventRow, TicketMessageRow, TicketRow
 from handoff.passwords import hash_password
 from handoff.store import TicketOpening, TicketStore
+from workorders.models import WorkOrderBase
 
 WHEN = datetime(2026, 3, 14, 9, 30, tzinfo=timezone.utc)
+WORK_ORDER_TABLES = set(WorkOrderBase.metadata.tables)  # revision 0002
 PASSWORD = "correct horse battery"
 
 
@@ -47,7 +49,8 @@ def second_db_url(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -
 def the_models() -> MetaData:
     """Every table the application's models declare, in one MetaData."""
     models = MetaData()
-    for table in [*HandoffBase.metadata.tables.values(), *RatingRow.metadata.tables.values()]:
+    for table in [*HandoffBase.metadata.tables.values(), *RatingRow.metadata.tables.values(),
+                  *WorkOrderBase.metadata.tables.values()]:
         table.to_metadata(models)
     return models
 
@@ -117,7 +120,7 @@ def test_a_fresh_database_gets_every_table_of_the_models_at_the_newest_revision(
     applied = upgrade_schema(engine)
     assert applied[0] == "0001" and applied[-1] == head_revision()
     assert current_revision(engine) == head_revision()
-    assert tables_of(engine) == TABLES | {"alembic_version"}
+    assert tables_of(engine) == TABLES | WORK_ORDER_TABLES | {"alembic_version"}
     assert differences_from_the_models(engine) == []
 
 
@@ -126,6 +129,7 @@ def test_migrations_make_exactly_the_schema_create_all_made(engine, second_db_ur
     old = open_engine(second_db_url)
     try:
         create_the_old_way(old)
+        WorkOrderBase.metadata.create_all(old)  # the work-order tables came after migrations (0002)
         migrated, created = schema_of(engine), schema_of(old)
     finally:
         old.dispose()
@@ -186,7 +190,7 @@ def test_a_database_that_only_ever_stored_ratings_gets_the_handoff_tables(engine
         session.add(RatingRow(created_at=WHEN, sender_id="u1", language="en", level=2))
     applied = upgrade_schema(db_url)
     assert applied[0] == "0001" and applied[-1] == head_revision()
-    assert tables_of(engine) == TABLES | {"alembic_version"}
+    assert tables_of(engine) == TABLES | WORK_ORDER_TABLES | {"alembic_version"}
     assert differences_from_the_models(engine) == []
     assert [r.level for r in RatingStore(db_url).all()] == [2]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("core", "knowledge", "handoff", "bot", "channels", "govbot", "testkit", "benchmarks")
+PACKAGES = ("core", "knowledge", "handoff", "workorders", "bot", "channels", "govbot", "testkit", "benchmarks")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -57,6 +57,14 @@ def test_the_handoff_domain_speaks_no_http(tree_copy: Path) -> None:
     result = lint_imports(tree_copy)
     assert result.returncode != 0
     assert "handoff is not allowed to import fastapi" in result.stdout
+
+
+def test_the_work_order_domain_speaks_no_http_and_stays_beside_handoff(tree_copy: Path) -> None:
+    (tree_copy / "workorders" / "sneaky.py").write_text("import httpx\nfrom handoff import store\n")
+    result = lint_imports(tree_copy)
+    assert result.returncode != 0
+    assert "workorders is not allowed to import httpx" in result.stdout
+    assert "workorders.sneaky -> handoff.store" in result.stdout
 
 
 def test_inside_channels_telegram_does_not_reach_the_gateway(tree_copy: Path) -> None:
