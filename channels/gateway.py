@@ -1,8 +1,9 @@
 """The gateway, the composition root: builds what the settings ask for once, wires it, and serves every router.
 
 Routers: the web chat and its APIs (channels/web/chat_routes.py), voice (channels/voice/routes.py), the agent
-console (channels/web/agent_routes.py), the live event streams (channels/web/event_routes.py) and the
-Telegram webhook (channels/telegram/service.py). `python -m channels.gateway` serves it with uvicorn.
+console (channels/web/agent_routes.py), the live event streams (channels/web/event_routes.py), the
+Telegram webhook (channels/telegram/service.py) and the Open311 GeoReport v2 API of work orders
+(channels/web/open311_routes.py). `python -m channels.gateway` serves it with uvicorn.
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from channels.web.chat_routes import STATIC_DIR, UNAVAILABLE_MESSAGE, chat_route
 from channels.web.event_routes import event_router
 from channels.web.guards import header_timeout_protocol, install_guards, raise_open_files_limit
 from channels.web.identity import ConversationIdentity, ConversationRefused, conversation_refused
+from channels.web.open311_routes import Open311, open311_router
 from channels.web.widget_routes import widget_router
 from core import __version__
 from core.database import database_url
@@ -40,6 +42,9 @@ from handoff.config import HandoffConfig
 from handoff.desk import Desk
 from handoff.hub import Hub
 from handoff.store import TicketStore
+from workorders.catalogue import load_catalogue
+from workorders.deadlines import DeadlinePolicy
+from workorders.store import WorkOrderStore
 
 __all__ = ["MAX_BODY_BYTES", "SHUTDOWN_GRACE_SECONDS", "create_app", "main", "server_config"]
 
@@ -60,6 +65,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     bus = event_bus(settings, database_url(settings), hub)  # GOVBOT_EVENT_BUS: live events to the other gateways
     desk = Desk(TicketStore(database_url(settings)), HandoffConfig.from_settings(settings), hub=hub, bot=rasa,
                 canned_replies=settings.canned_replies)
+    # work orders (docs/workorders.md): the store and the department catalogue, served as Open311 GeoReport v2
+    workorders = WorkOrderStore(database_url(settings), policy=DeadlinePolicy.from_settings(settings))
+    open311 = Open311(workorders, load_catalogue(settings.departments_file), settings.open311_keys)
     # every channel's messages go through the router: to Rasa, unless a person is handling the conversation
     conversation = MessageRouter(desk, rasa)
     tts = speech_output(settings)  # Kokoro (Mandarin), gTTS when configured, espeak-ng; models load on first use
@@ -84,6 +92,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if settings.openapi else None, responses=error_responses(400, 429, 503))
     app.state.telegram, app.state.voice, app.state.desk, app.state.event_bus = telegram, voice, desk, bus
+    app.state.workorders = workorders
     app.exception_handler(RequestValidationError)(validation_error_response)  # 400 in the envelope, not 422
     app.add_exception_handler(NotLoggedIn, not_logged_in)
     app.add_exception_handler(ConversationRefused, conversation_refused)  # 401/403 for web conversations
@@ -100,6 +109,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.include_router(event_router(desk, identity))  # /api/events, /api/agent/events
     app.include_router(widget_router(settings.frame_ancestors))  # GET /widget.js (for GOVBOT_FRAME_ANCESTORS' sites)
     app.include_router(webhook_router(telegram))  # POST /telegram/webhook (webhook mode only)
+    app.include_router(open311_router(open311, settings.rate_open311))  # /open311/v2/* (GeoReport v2, JSON)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

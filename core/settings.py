@@ -215,6 +215,14 @@ class Settings(BaseSettings):
         PROJECT_ROOT / "workorders" / "deadlines.yml", validation_alias="GOVBOT_WORKORDER_DEADLINES",
         description="Work-order deadlines per urgency: how long a department has to sign for and to reply to a "
                     "dispatched order (YAML)")
+    departments_file: FolderPath = Field(
+        PROJECT_ROOT / "workorders" / "departments.yml", validation_alias="GOVBOT_DEPARTMENTS_FILE",
+        description="The department catalogue work orders are dispatched to (YAML; docs/dispatch.md); also the "
+                    "Open311 service list")
+    open311_api_keys: str = Field(
+        "", repr=False, validation_alias="GOVBOT_OPEN311_API_KEYS", json_schema_extra=_SECRET,
+        description="Comma-separated api_key values that may create work orders through the Open311 GeoReport v2 "
+                    "API (POST /open311/v2/requests.json); empty: creating is disabled (403), reading stays open")
 
     # --- speech output (channels/voice) ------------------------------------------------------------------------
     tts_zh_engine: Annotated[Literal["kokoro", "espeak"], BeforeValidator(_lowercase_or("kokoro"))] = Field(
@@ -321,6 +329,9 @@ class Settings(BaseSettings):
         description="Web conversations one client address may start an hour")
     rate_login: int = Field(10, ge=1, validation_alias="GOVBOT_RATE_LOGIN",
                             description="Agent login attempts one client address may make a minute")
+    rate_open311: int = Field(600, ge=1, validation_alias="GOVBOT_RATE_OPEN311",
+                              description="Open311 GeoReport requests (reads and writes) one client address may "
+                                          "make an hour")
     max_streams_per_client: int = Field(8, ge=1, validation_alias="GOVBOT_MAX_STREAMS_PER_CLIENT",
                                         description="Live event streams open at once from one client address")
     max_streams: int = Field(1000, ge=1, validation_alias="GOVBOT_MAX_STREAMS",
@@ -394,6 +405,11 @@ class Settings(BaseSettings):
             return type(self).model_validate(values)
         except ValidationError as error:
             raise SettingsError(describe_error(error)) from None
+
+    @property
+    def open311_keys(self) -> tuple[str, ...]:
+        """The Open311 api_key values (GOVBOT_OPEN311_API_KEYS), blanks dropped; none: creating is disabled."""
+        return tuple(key.strip() for key in self.open311_api_keys.split(",") if key.strip())
 
     @property
     def tts_cache_dir(self) -> Path:

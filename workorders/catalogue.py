@@ -2,7 +2,7 @@
 
 Validation is strict, like the knowledge base's: a bad file raises InvalidCatalogue listing every problem as
 `file: field: reason`, and nothing is loaded. The path is an argument (default DEFAULT_CATALOGUE); a deployment's
-own file comes from the caller (a GOVBOT_DEPARTMENTS_FILE setting, once core.settings has one).
+own file comes from the caller (the GOVBOT_DEPARTMENTS_FILE setting).
 """
 
 import hashlib

@@ -220,6 +220,6 @@ def open_classifier(encoder: Encoder, catalogue_path: Path = DEFAULT_CATALOGUE,
 
     The encoder is the product's (knowledge.embedder.load_encoder, or the knowledge search's own `encoder`, so the
     model is loaded once per process); the caller loads it. The catalogue path is the caller's to choose too (a
-    GOVBOT_DEPARTMENTS_FILE setting, once core.settings has one).
+    GOVBOT_DEPARTMENTS_FILE setting).
     """
     return DispatchClassifier(load_catalogue(catalogue_path), encoder, read_calibration(calibration_path))

@@ -224,6 +224,24 @@ class WorkOrderStore:
             session.flush()
             return order_of(row)
 
+    def create_and_dispatch(self, draft: Draft, actor: Actor, department: str, dispatcher: Actor = SYSTEM,
+                            note: Optional[str] = None) -> WorkOrder:
+        """受理 by `actor` and 派单 by `dispatcher` to a department (the caller checks it is in the catalogue), in
+        one transaction: for an order that arrives with its department (Open311). The new order, dispatched, with
+        both audit entries; on any error nothing is stored and no number is used."""
+        now = self.clock()
+        with self._writing() as session:
+            accepted = lifecycle.accept(draft, actor, self._next_number(session, now), now)
+            step = lifecycle.dispatch(accepted.order, dispatcher, department, self.policy, now, note)
+            row = WorkOrderRow()
+            _fill(row, step.order)
+            session.add(row)
+            session.flush()
+            self._audit(session, row.id, accepted.entries + step.entries)
+            self._track(session, row, step, dispatcher)
+            session.flush()
+            return order_of(row)
+
     def dispatch(self, number: str, actor: Actor, department: str, note: Optional[str] = None) -> WorkOrder:
         """派单 to a department (the caller checks it is in the catalogue); the deadlines start."""
         return self._change(number, actor, lambda o, now: lifecycle.dispatch(o, actor, department, self.policy, now,
@@ -353,6 +371,30 @@ class WorkOrderStore:
         with Session(self.engine) as session:
             rows = session.scalars(select(WorkOrderRow).where(
                 WorkOrderRow.status.in_([s.value for s in OPEN_STATES])).order_by(WorkOrderRow.id))
+            return [order_of(row) for row in rows]
+
+    def find(self, numbers: Optional[Sequence[str]] = None, departments: Optional[Sequence[str]] = None,
+             statuses: Optional[Sequence[Status]] = None, created_from: Optional[datetime] = None,
+             created_before: Optional[datetime] = None, channel: Optional[str] = None,
+             limit: int = 1000) -> list[WorkOrder]:
+        """Orders matching every filter given (numbers, departments, states: any of those listed; created in
+        [created_from, created_before); the channel they came from), newest first, at most `limit`."""
+        query = select(WorkOrderRow)
+        if numbers is not None:
+            query = query.where(WorkOrderRow.number.in_(list(numbers)))
+        if departments is not None:
+            query = query.where(WorkOrderRow.department.in_(list(departments)))
+        if statuses is not None:
+            query = query.where(WorkOrderRow.status.in_([Status(status).value for status in statuses]))
+        if created_from is not None:
+            query = query.where(WorkOrderRow.created_at >= created_from)
+        if created_before is not None:
+            query = query.where(WorkOrderRow.created_at < created_before)
+        if channel is not None:
+            query = query.where(WorkOrderRow.channel == channel)
+        with Session(self.engine) as session:
+            rows = session.scalars(query.order_by(WorkOrderRow.created_at.desc(), WorkOrderRow.id.desc())
+                                   .limit(max(0, limit)))
             return [order_of(row) for row in rows]
 
     def trail(self, number: str) -> list[AuditEntry]:

@@ -2,6 +2,7 @@
 redispatch, department isolation, escalation, merge, extension, reopen, atomicity, unique numbers under
 concurrent creation, and the rates on known data."""
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Callable, Iterator
 
@@ -243,6 +244,49 @@ def test_a_failing_merge_changes_neither_order(store: WorkOrderStore, monkeypatc
         store.merge(duplicate, number, DISPATCHER)
     monkeypatch.undo()
     assert (store.order(number), store.order(duplicate), store.trail(number), store.trail(duplicate)) == before
+
+
+def test_create_and_dispatch_is_one_transaction(store: WorkOrderStore, clock: Clock,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    integration = Actor(Role.SYSTEM, "open311:abc")
+    order = store.create_and_dispatch(draft(sender="open311:abc"), integration, "housing")
+    assert (order.number, order.status, order.department) == (f"GD{DAY}0001", Status.DISPATCHED, "housing")
+    assert order.reply_deadline == clock.now + timedelta(days=7)
+    assert [(e.actor, e.action, e.from_status, e.to_status) for e in store.trail(order.number)] == [
+        ("open311:abc", "accepted", None, Status.ACCEPTED),
+        ("system", "dispatched", Status.ACCEPTED, Status.DISPATCHED)]
+    [dispatch] = store.dispatches(START, clock.now + timedelta(seconds=1))
+    assert (dispatch.order_number, dispatch.department, dispatch.ended) == (order.number, "housing", None)
+    # a dispatch that cannot be done (no department; or any failure after the order row) leaves nothing behind
+    assert error_code(store.create_and_dispatch, draft(sender="open311:abc"), integration, " ") == \
+        "department_required"
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "_track", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.create_and_dispatch(draft(sender="open311:abc"), integration, "housing")
+    monkeypatch.undo()
+    assert [o.number for o in store.orders_of("open311:abc")] == [order.number]
+    assert len(store.dispatches(START, clock.now + timedelta(seconds=1))) == 1
+    assert store.create_and_dispatch(draft(sender="open311:abc"), integration, "water").number == f"GD{DAY}0002"
+
+
+def test_find_filters_orders_newest_first(store: WorkOrderStore, clock: Clock) -> None:
+    integration = replace(draft(sender="open311:a"), channel="open311")
+    first = store.create_and_dispatch(integration, SYSTEM, "housing").number
+    clock.advance(hours=1)
+    second = store.create_and_dispatch(integration, SYSTEM, "water").number
+    third = new_order(store)  # from Telegram, not dispatched
+    assert [o.number for o in store.find()] == [third, second, first]
+    assert [o.number for o in store.find(departments=["housing", "water"])] == [second, first]
+    assert [o.number for o in store.find(statuses=[Status.ACCEPTED])] == [third]
+    assert [o.number for o in store.find(numbers=[first, third, "GD1"], channel="telegram")] == [third]
+    assert [o.number for o in store.find(channel="open311")] == [second, first]
+    assert [o.number for o in store.find(created_from=START + timedelta(minutes=30))] == [third, second]
+    assert [o.number for o in store.find(created_before=START + timedelta(minutes=30))] == [first]
+    assert [o.number for o in store.find(limit=1)] == [third]
 
 
 def test_numbers_are_unique_under_concurrent_creation(store: WorkOrderStore) -> None:
