@@ -2,8 +2,9 @@
 
 Routers: the web chat and its APIs (channels/web/chat_routes.py), voice (channels/voice/routes.py), the agent
 console (channels/web/agent_routes.py), the live event streams (channels/web/event_routes.py), the
-Telegram webhook (channels/telegram/service.py) and the Open311 GeoReport v2 API of work orders
-(channels/web/open311_routes.py). `python -m channels.gateway` serves it with uvicorn.
+Telegram webhook (channels/telegram/service.py), the Open311 GeoReport v2 API of work orders
+(channels/web/open311_routes.py) and the agents' turning of a chat into a work order
+(channels/web/workorder_routes.py). `python -m channels.gateway` serves it with uvicorn.
 """
 
 import asyncio
@@ -33,6 +34,7 @@ from channels.web.guards import header_timeout_protocol, install_guards, raise_o
 from channels.web.identity import ConversationIdentity, ConversationRefused, conversation_refused
 from channels.web.open311_routes import Open311, open311_router
 from channels.web.widget_routes import widget_router
+from channels.web.workorder_routes import workorder_router
 from core import __version__
 from core.database import database_url
 from core.log import configure_logging
@@ -106,6 +108,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                                    identity))  # /, /api/conversations, /api/chat
     app.include_router(voice_router(voice, conversation, UNAVAILABLE_MESSAGE, identity.caller()))  # POST /api/voice
     app.include_router(agent_router(desk, settings.behind_tls))  # /agent, /api/agent/*
+    # POST /api/agent/tickets/{number}/workorder: an agent turns a chat into a work order (the Open311 catalogue)
+    app.include_router(workorder_router(desk, workorders, open311.catalogue, settings.behind_tls))
     app.include_router(event_router(desk, identity))  # /api/events, /api/agent/events
     app.include_router(widget_router(settings.frame_ancestors))  # GET /widget.js (for GOVBOT_FRAME_ANCESTORS' sites)
     app.include_router(webhook_router(telegram))  # POST /telegram/webhook (webhook mode only)

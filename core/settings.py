@@ -223,6 +223,10 @@ class Settings(BaseSettings):
         "", repr=False, validation_alias="GOVBOT_OPEN311_API_KEYS", json_schema_extra=_SECRET,
         description="Comma-separated api_key values that may create work orders through the Open311 GeoReport v2 "
                     "API (POST /open311/v2/requests.json); empty: creating is disabled (403), reading stays open")
+    workorder_escalate_seconds: float = Field(
+        300.0, gt=0, validation_alias="GOVBOT_WORKORDER_ESCALATE_SECONDS",
+        description="Seconds between the escalation runs (督办) of `govbot run`: each flags the work orders that "
+                    "have newly missed their sign-for or reply deadline")
 
     # --- speech output (channels/voice) ------------------------------------------------------------------------
     tts_zh_engine: Annotated[Literal["kokoro", "espeak"], BeforeValidator(_lowercase_or("kokoro"))] = Field(

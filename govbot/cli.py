@@ -20,6 +20,7 @@ from govbot.config_command import add_config_command
 from govbot.db_commands import add_db_commands
 from govbot.kb_commands import add_kb_commands
 from govbot.purge_command import RetentionRun, add_purge_command
+from govbot.workorder_commands import EscalationRun, add_workorder_commands
 from govbot.cluster import Cluster, build_cluster_services, create_databases, load_cluster, prepare_postgres
 from govbot.stack import build_services
 from govbot.supervisor import PortsInUse, RestartPolicy, Service, StartupError, Supervisor
@@ -168,7 +169,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     _say(f"logs:          {settings.log_dir}")
     _say("press Ctrl-C to stop")
     retention = RetentionRun(settings).start()  # purges what is past GOVBOT_RETENTION_DAYS, then hourly
+    escalation = EscalationRun(settings).start()  # 督办: every GOVBOT_WORKORDER_ESCALATE_SECONDS
     failed = supervisor.watch()
+    escalation.stop()
     retention.stop()
     if failed is not None:
         message = supervisor.describe_exit(failed)
@@ -208,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_db_commands(commands)
     add_config_command(commands)
     add_purge_command(commands)
+    add_workorder_commands(commands)
     return parser
 
 

@@ -1,0 +1,132 @@
+"""An agent turns a handoff chat into a work order: POST /api/agent/tickets/{number}/workorder (docs/api.md).
+
+Behind the agent console's session and its same-origin rule (channels/web/agent_routes.py), like every
+/api/agent POST. The order's conversation, channel and language are the ticket's; `source_ticket` is the ticket's
+number. With a department from the catalogue the order is accepted and dispatched in one transaction by the agent
+as dispatcher (the deadlines start); without one it is only accepted, for a dispatcher to dispatch. Refusals are
+the gateway's error envelope: 404 no_such_ticket, 400 for bad input (an unknown department or kind, text too long),
+and nothing is stored then.
+"""
+
+import logging
+from typing import Optional
+
+from anyio import to_thread
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from channels.common.errors import error_response, error_responses
+from channels.web.agent_routes import guarded_route, refused
+from channels.web.agent_session import current_agent
+from handoff.desk import Desk
+from handoff.records import Agent, HandoffError, Ticket
+from workorders.catalogue import Catalogue
+from workorders.classifier import rule_urgency
+from workorders.lifecycle import MAX_SHORT, MAX_TEXT
+from workorders.records import (
+    Actor,
+    Contact,
+    ContactMethod,
+    Draft,
+    RequestKind,
+    Role,
+    Status,
+    Urgency,
+    WorkOrder,
+    WorkOrderError,
+)
+from workorders.store import WorkOrderStore
+
+log = logging.getLogger("govbot.workorders")
+
+MAX_CONTACT = 200  # characters of a phone number or an e-mail address
+STATUS = {"no_such_order": 404}  # other refusals of the work-order domain: 400
+
+
+class ContactRequest(BaseModel):
+    """How the citizen agreed to be contacted (kept only with `consent`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    method: ContactMethod
+    value: Optional[str] = Field(None, max_length=MAX_CONTACT, description="phone number or e-mail; none for chat")
+    consent: bool = Field(description="the citizen agreed to be contacted this way; without it nothing is kept")
+
+
+class WorkOrderRequest(BaseModel):
+    """What the agent gathered in the chat."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: RequestKind
+    description: str = Field(min_length=1, max_length=MAX_TEXT)
+    address: Optional[str] = Field(None, max_length=MAX_SHORT)
+    since: Optional[str] = Field(None, max_length=MAX_SHORT, description="since when, in the citizen's words")
+    urgency: Optional[Urgency] = Field(None, description="default: from the dispatch rules' words (with a "
+                                                         "department), else normal")
+    department: Optional[str] = Field(None, max_length=64, description="a department id of the catalogue: the "
+                                                                       "order is dispatched to it at once")
+    contact: Optional[ContactRequest] = None
+
+
+class WorkOrderRef(BaseModel):
+    """The order made."""
+
+    number: str
+    status: Status
+    department: Optional[str] = None
+    source_ticket: str
+
+
+def agent_actor(agent: Agent) -> Actor:
+    """An agent acting on work orders: a dispatcher of the 12345 centre, named by their username."""
+    return Actor(Role.DISPATCHER, agent.username)
+
+
+def draft_of(ticket: Ticket, body: WorkOrderRequest, catalogue: Catalogue) -> Draft:
+    """The order's draft: the conversation, channel and language from the ticket, the rest from the agent."""
+    urgency = body.urgency
+    if urgency is None:
+        urgency = rule_urgency(body.description, catalogue, body.department)[0] if body.department else Urgency.NORMAL
+    contact = Contact()
+    if body.contact is not None:
+        contact = Contact(body.contact.consent, body.contact.method, body.contact.value)
+    return Draft(sender_id=ticket.sender_id, channel=ticket.channel, language=ticket.language, kind=body.kind,
+                 description=body.description, urgency=urgency, address=body.address, since=body.since,
+                 contact=contact, source_ticket=ticket.number)
+
+
+def workorder_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, behind_tls: bool = False) -> APIRouter:
+    """POST /api/agent/tickets/{number}/workorder, with the agent API's session and same-origin rules."""
+    router = APIRouter(route_class=guarded_route(behind_tls))
+    logged_in = Depends(current_agent(desk))
+
+    @router.post("/api/agent/tickets/{number}/workorder", response_model=WorkOrderRef,
+                 responses=error_responses(400, 401, 403, 404))
+    async def make_workorder(number: str, body: WorkOrderRequest,
+                             agent: Agent = logged_in) -> WorkOrderRef | JSONResponse:
+        """Turn the ticket's chat into a work order: dispatched at once to `department`, else accepted for a
+        dispatcher. The order's number and state."""
+        if body.department is not None and body.department not in catalogue.ids:
+            return error_response(400, "unknown_department",
+                                  f"there is no department {body.department!r} in the catalogue")
+        try:
+            ticket = await to_thread.run_sync(desk.store.ticket, number)
+        except HandoffError as error:
+            return refused(error)
+        actor = agent_actor(agent)
+        draft = draft_of(ticket, body, catalogue)
+        try:
+            if body.department is not None:
+                order: WorkOrder = await to_thread.run_sync(store.create_and_dispatch, draft, actor, body.department,
+                                                            actor)
+            else:
+                order = await to_thread.run_sync(store.create, draft, actor)
+        except WorkOrderError as error:
+            return error_response(STATUS.get(error.code, 400), error.code, str(error))
+        log.info("workorder_from_ticket", extra={"fields": {
+            "number": order.number, "ticket": ticket.number, "agent": agent.username, "status": order.status.value,
+            "department": order.department, "kind": order.kind.value, "urgency": order.urgency.value}})
+        return WorkOrderRef(number=order.number, status=order.status, department=order.department,
+                            source_ticket=ticket.number)
+
+    return router
