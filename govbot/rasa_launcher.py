@@ -65,7 +65,9 @@ class RedactingStream(io.TextIOBase):
 
 def rasa_arguments(arguments: list[str], token: str) -> list[str]:
     """Rasa's command line (as Rasa's own parser sees it, not as `ps` shows this process) with the auth token."""
-    return ["rasa", *arguments, "--auth-token", token]
+    # one "--auth-token=..." word: a token made by secrets.token_urlsafe may begin with "-", which argparse would
+    # take for an option if the token were a word of its own (Rasa then refuses to start)
+    return ["rasa", *arguments, f"--auth-token={token}"]
 
 
 def main() -> None:

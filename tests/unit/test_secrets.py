@@ -197,7 +197,19 @@ def test_the_stack_refuses_to_start_services_without_their_tokens(tmp_path: Path
 # --- govbot.rasa_launcher -----------------------------------------------------------------------------------------
 
 def test_rasa_sees_the_token_as_its_auth_token_argument() -> None:
-    assert rasa_arguments(["run", "--enable-api"], "t0k") == ["rasa", "run", "--enable-api", "--auth-token", "t0k"]
+    assert rasa_arguments(["run", "--enable-api"], "t0k") == ["rasa", "run", "--enable-api", "--auth-token=t0k"]
+
+
+def test_a_token_beginning_with_a_dash_reaches_rasa_as_the_token() -> None:
+    """secrets.token_urlsafe may begin with "-": Rasa's own argument parser must still read it as the token."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--enable-api", action="store_true")
+    parser.add_argument("-t", "--auth-token")
+    token = "-Xq3_secret-token"
+    parsed = parser.parse_args(rasa_arguments(["--enable-api"], token)[1:])
+    assert parsed.auth_token == token and parsed.enable_api
 
 
 def test_what_rasa_prints_is_redacted_line_by_line() -> None:
