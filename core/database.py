@@ -1,8 +1,11 @@
 """The application database (ratings, handoff tickets and agents): SQLite under var/ unless configured."""
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session
 
 from core.settings import Settings
 
@@ -25,3 +28,13 @@ def open_engine(url: str) -> Engine:
             cursor.execute("PRAGMA busy_timeout=5000")
             cursor.close()
     return engine
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A write transaction whose reads already hold the write lock (with SELECT ... FOR UPDATE on PostgreSQL)."""
+    with Session(engine) as session, session.begin():
+        if engine.dialect.name == "sqlite":
+            # pysqlite starts its transaction only at the first write: reads before it could be stale
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session

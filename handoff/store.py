@@ -8,15 +8,14 @@ index keeps a conversation to one open ticket.
 """
 
 import logging
-from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.database import open_engine
+from core.database import open_engine, write_session
 from core.privacy import mask
 from core.schema import upgrade_schema
 from handoff.config import SESSION_LIFETIME
@@ -67,15 +66,6 @@ class TicketStore:
         self.clock = clock
         upgrade_schema(self.engine)  # the tables and indexes come from core/migrations
         dummy_hash()  # made now (once per process), not during the first log-in with an unknown name
-
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """A write transaction whose reads already hold the write lock (with `_row(..., lock=True)`)."""
-        with Session(self.engine) as session, session.begin():
-            if self.engine.dialect.name == "sqlite":
-                # pysqlite starts its transaction only at the first write: reads before it could be stale
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            yield session
 
     # --- agents ------------------------------------------------------------------------------------------
 
@@ -183,7 +173,7 @@ class TicketStore:
 
     def _open_ticket(self, opening: TicketOpening, history: History) -> Ticket:
         now = self.clock()
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             existing = session.scalar(select(TicketRow).where(TicketRow.sender_id == opening.sender_id,
                                                               TicketRow.status.in_(OPEN)))
             if existing is not None:
@@ -237,7 +227,7 @@ class TicketStore:
     def add_message(self, number: str, author: str, text: str, agent: Optional[str] = None) -> Message:
         """Store a message of the ticket (citizen, agent, system or an agent's internal note)."""
         now = self.clock()
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             if row.status == "closed" and author in ("citizen", "agent"):
                 raise HandoffError("ticket_closed", f"ticket {number} is closed")
@@ -282,7 +272,7 @@ class TicketStore:
 
     def take_over(self, number: str, agent: str) -> Ticket:
         """Take a ticket claimed by another agent, on purpose (recorded in the audit trail)."""
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             if row.status == "closed":
                 raise HandoffError("ticket_closed", f"ticket {number} is closed")
@@ -294,7 +284,7 @@ class TicketStore:
 
     def release(self, number: str, agent: str) -> Ticket:
         """Put one's ticket back in the queue."""
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             self._require_owner(row, agent)
             row.status, row.agent = "waiting", None
@@ -303,7 +293,7 @@ class TicketStore:
 
     def forward(self, number: str, agent: str, to: str) -> Ticket:
         """Hand one's ticket to another agent."""
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             self._require_owner(row, agent)
             if session.scalar(select(AgentRow).where(AgentRow.username == to)) is None:
@@ -316,7 +306,7 @@ class TicketStore:
         """Close one's ticket with a resolution."""
         if not resolution.strip():
             raise HandoffError("resolution_required", "say how the ticket was resolved")
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             self._require_owner(row, agent)
             row.status, row.closed_at, row.closed_by, row.resolution = "closed", self.clock(), "agent", resolution
@@ -326,7 +316,7 @@ class TicketStore:
 
     def cancel(self, number: str) -> Ticket:
         """The citizen no longer wants a person."""
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             if row.status != "closed":
                 row.status, row.closed_at, row.closed_by = "closed", self.clock(), "citizen"
@@ -353,7 +343,7 @@ class TicketStore:
         """Delete the tickets closed before `before`, with their messages and audit trails, in one transaction;
         how many tickets (open ones are never purged)."""
         closed_before = (TicketRow.status == "closed", TicketRow.closed_at < before)
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             count = int(session.scalar(select(func.count()).select_from(TicketRow).where(*closed_before)) or 0)
             if dry_run or not count:
                 return count
@@ -367,7 +357,7 @@ class TicketStore:
         """The citizen's rating (1-5) of a closed ticket's help."""
         if rating not in range(1, 6):
             raise HandoffError("invalid_rating", "a rating is 1 to 5")
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             if row.status != "closed":
                 raise HandoffError("ticket_open", f"ticket {number} is still open")

@@ -7,9 +7,8 @@ that day of at least 4 digits (GD202503140001), taken from a per-day counter by 
 made at the same moment by several processes never collide.
 """
 
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
@@ -17,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.database import open_engine
+from core.database import open_engine, write_session
 from core.schema import upgrade_schema
 from workorders import lifecycle
 from workorders.deadlines import DeadlinePolicy
@@ -132,15 +131,6 @@ class WorkOrderStore:
         self.zone = ZoneInfo(number_timezone)
         upgrade_schema(self.engine)  # the tables come from core/migrations
 
-    @contextmanager
-    def _writing(self) -> Iterator[Session]:
-        """A write transaction whose reads already hold the write lock (with `_row(..., lock=True)`)."""
-        with Session(self.engine) as session, session.begin():
-            if self.engine.dialect.name == "sqlite":
-                # pysqlite starts its transaction only at the first write: reads before it could be stale
-                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            yield session
-
     @staticmethod
     def _row(session: Session, number: str, lock: bool = False) -> WorkOrderRow:
         query = select(WorkOrderRow).where(WorkOrderRow.number == number)
@@ -202,7 +192,7 @@ class WorkOrderStore:
     def _change(self, number: str, actor: Actor, make: Callable[[WorkOrder, datetime], Step]) -> WorkOrder:
         """One step on one order, in one locked transaction."""
         now = self.clock()
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             row = self._row(session, number, lock=True)
             step = make(order_of(row), now)
             _fill(row, step.order)
@@ -214,7 +204,7 @@ class WorkOrderStore:
     def create(self, draft: Draft, actor: Actor) -> WorkOrder:
         """受理: a new order, accepted, with a new number and the first audit entry."""
         now = self.clock()
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             step = lifecycle.accept(draft, actor, self._next_number(session, now), now)
             row = WorkOrderRow()
             _fill(row, step.order)
@@ -230,7 +220,7 @@ class WorkOrderStore:
         one transaction: for an order that arrives with its department (Open311). The new order, dispatched, with
         both audit entries; on any error nothing is stored and no number is used."""
         now = self.clock()
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             accepted = lifecycle.accept(draft, actor, self._next_number(session, now), now)
             step = lifecycle.dispatch(accepted.order, dispatcher, department, self.policy, now, note)
             row = WorkOrderRow()
@@ -298,7 +288,7 @@ class WorkOrderStore:
     def merge(self, number: str, into: str, actor: Actor, note: Optional[str] = None) -> WorkOrder:
         """合并 the duplicate `number` into the open order `into`; both trails record it. The merged duplicate."""
         now = self.clock()
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             rows = {row.number: row for row in session.scalars(
                 select(WorkOrderRow).where(WorkOrderRow.number.in_({number, into}))
                 .order_by(WorkOrderRow.id).with_for_update())}
@@ -319,7 +309,7 @@ class WorkOrderStore:
         the orders flagged now."""
         moment = now if now is not None else self.clock()
         flagged: list[WorkOrder] = []
-        with self._writing() as session:
+        with write_session(self.engine) as session:
             rows = session.scalars(select(WorkOrderRow).where(
                 WorkOrderRow.status.in_([s.value for s in WITH_DEPARTMENT]),
                 or_(WorkOrderRow.sign_deadline < moment, WorkOrderRow.reply_deadline < moment))
