@@ -9,13 +9,13 @@ in its own transaction and reports a count; one store failing does not stop the 
 import argparse
 import logging
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, Optional
 
 from core.settings import Settings
+from govbot.periodic import PeriodicRun
 
 log = logging.getLogger("govbot.purge")
 
@@ -160,31 +160,20 @@ def purge(settings: Settings, older_than_days: float, dry_run: bool = False,
     return done
 
 
-class RetentionRun:
+class RetentionRun(PeriodicRun):
     """Purges what is older than settings.retention_days at once and then every hour, in a daemon thread."""
 
     def __init__(self, settings: Settings, interval: float = RETENTION_INTERVAL_SECONDS) -> None:
-        self.settings, self.interval = settings, interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="govbot-retention", daemon=True)
+        super().__init__(interval, "govbot-retention")
+        self.settings = settings
 
-    def start(self) -> "RetentionRun":
-        """Start the hourly purge."""
-        self._thread.start()
-        return self
-
-    def stop(self, wait: float = 5.0) -> None:
-        """Stop; a purge in progress gets `wait` seconds to finish its transaction (the thread is a daemon)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(wait)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            for step in purge(self.settings, self.settings.retention_days):
-                if step.error:
-                    log.warning("purge_failed", extra={"fields": {"store": step.store, "error": step.error}})
-            self._stop.wait(self.interval)
+    def run_once(self) -> list[PurgeStep]:
+        """One purge; each store's failure logged."""
+        steps = purge(self.settings, self.settings.retention_days)
+        for step in steps:
+            if step.error:
+                log.warning("purge_failed", extra={"fields": {"store": step.store, "error": step.error}})
+        return steps
 
 
 def _days(value: str) -> float:

@@ -8,13 +8,13 @@ department and the missed deadlines, never personal data.
 
 import argparse
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 from zoneinfo import ZoneInfo
 
 from core.settings import Settings
+from govbot.periodic import PeriodicRun
 
 if TYPE_CHECKING:
     from workorders.deadlines import Missed
@@ -85,32 +85,25 @@ def _failure(error: Exception) -> str:
     return f"{type(error).__name__}: {cause if cause is not None else error}"[:300]
 
 
-class EscalationRun:
+class EscalationRun(PeriodicRun):
     """Runs `escalate` at once and then every `interval` seconds (GOVBOT_WORKORDER_ESCALATE_SECONDS), in a daemon
     thread; a failing run is logged and the next one tried, never stopping `govbot run`. `store`: the store to use
     (tests give one with their own clock); by default one of the settings' database, made at the first run."""
 
     def __init__(self, settings: Settings, interval: Optional[float] = None,
                  store: Optional["WorkOrderStore"] = None) -> None:
+        super().__init__(interval if interval is not None else settings.workorder_escalate_seconds,
+                         "govbot-escalation")
         self.settings = settings
-        self.interval = interval if interval is not None else settings.workorder_escalate_seconds
         self.store, self._own_store = store, store is None
         self.runs = self.failures = 0  # finished runs, and how many of them failed
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="govbot-escalation", daemon=True)
 
-    def start(self) -> "EscalationRun":
-        """Start the periodic escalation."""
-        self._thread.start()
-        return self
-
-    def stop(self, wait: float = 5.0) -> None:
-        """Stop; a run in progress gets `wait` seconds to finish its transaction (the thread is a daemon)."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(wait)
-        if self._own_store and self.store is not None and not self._thread.is_alive():
+    def stop(self, wait: float = 5.0) -> bool:
+        """Stop, and close the store it made once the thread has ended."""
+        ended = super().stop(wait)
+        if ended and self._own_store and self.store is not None:
             self.store.engine.dispose()
+        return ended
 
     def run_once(self) -> list[Escalation]:
         """One escalation run, logged; a failure is logged and gives nothing."""
@@ -127,11 +120,6 @@ class EscalationRun:
         finally:
             self.runs += 1
         return flagged
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.interval)
 
 
 # --- the commands ----------------------------------------------------------------------------------------------
