@@ -24,7 +24,8 @@
   turns the webhook's answer into a 503 for the gateway, which tries another server or tells the citizen to try
   again. Nothing of the failed turn is stored. An action server that cannot be reached (or fails) aborts the turn
   the same way (TurnAborted): Rasa would log it, drop the action's events, and store a turn without any reply,
-  which a retry of the same request id would then replay as no reply at all.
+  which a retry of the same request id would then replay as no reply at all. A turn that was done and saved keeps
+  its answer when only releasing the conversation's lock fails afterwards (the lock expires by its lifetime).
 """
 
 import logging
@@ -211,12 +212,22 @@ def _install_failed_turns() -> None:
     FailSafeTrackerStore.on_tracker_store_error = refuse_fallback  # type: ignore[method-assign,assignment]
     FailSafeTrackerStore.on_tracker_store_retrieve_error = refuse_fallback  # type: ignore[method-assign,assignment]
 
-    agent_handle_message = Agent.handle_message
-
     async def _agent_handle_message(self: Agent, message: Any) -> Optional[List[Dict[Text, Any]]]:
+        if not self.is_ready() or self.processor is None:
+            log.info("message_ignored reason=no_model")
+            return None
+        handled: List[Optional[List[Dict[Text, Any]]]] = []  # the turn's replies, once it is done and saved
         try:
-            return await agent_handle_message(self, message)
+            async with self.lock_store.lock(message.sender_id):
+                handled.append(await self.processor.handle_message(message))
+            return handled[0]
         except (Exception, TurnAborted) as error:
+            if handled:
+                # the turn is saved; only releasing the conversation's lock failed (it expires by its lifetime):
+                # the answer stands, as a retry would replay it
+                log.warning("lock_release_failed error=%s", type(error).__name__,
+                            extra={"fields": {"error": type(error).__name__}})
+                return handled[0]
             # not re-raised: the REST channel would log the user's text with it. The response middleware sees this.
             _turn_failed.set(True)
             kind, cause = type(error).__name__, type(error.__cause__).__name__

@@ -59,9 +59,17 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         index = sa.Index(LOOKUP_INDEX, self.SQLEvent.sender_id, self.SQLEvent.type_name, self.SQLEvent.action_name)
         try:
             index.create(self.engine, checkfirst=True)
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
-            # several Rasa servers starting at once: one of them created it between the check and the creation
-            log.info("tracker store lookup index not created here: %s", type(error).__name__)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as error:
+            # several Rasa servers starting at once: another one created it between the check and the creation
+            # (PostgreSQL says so with a unique violation in its catalogue)
+            if not self.has_lookup_index():
+                raise
+            log.info("tracker store lookup index created by another server: %s", type(error).__name__)
+
+    def has_lookup_index(self) -> bool:
+        """Whether the events table has the lookup index."""
+        indexes = sa.inspect(self.engine).get_indexes(self.SQLEvent.__tablename__)
+        return any(index["name"] == LOOKUP_INDEX for index in indexes)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session, from its latest events and the state before them."""

@@ -84,6 +84,24 @@ CONVERSATIONS = """
                 WindowedSQLTrackerStore(domain, dialect="sqlite", db="bad.db", window=window)
             except ValueError:
                 bad_window.append(window)
+        # two servers starting at once: the other one creates the index between this one's check and creation
+        import sqlalchemy as sa
+        create = sa.Index.create
+        def raced(index, bind, checkfirst=False):
+            create(index, bind, checkfirst=False)
+            create(index, bind, checkfirst=False)  # "index already exists", as when the other server won
+        def failing(index, bind, checkfirst=False):
+            index.drop(bind, checkfirst=True)  # (made by the table's creation since the index joined its table)
+            raise sa.exc.OperationalError("CREATE INDEX", {}, Exception("disk I/O error"))
+        race = {}
+        for name, replacement in (("raced", raced), ("failing", failing)):
+            sa.Index.create = replacement
+            try:
+                race[name] = WindowedSQLTrackerStore(domain, dialect="sqlite", db=f"{name}.db").has_lookup_index()
+            except sa.exc.OperationalError:
+                race[name] = "refused"
+            finally:
+                sa.Index.create = create
         with windowed.engine.connect() as connection:
             journal = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
             indexes = [row[1] for row in connection.exec_driver_sql("PRAGMA index_list(events)")]
@@ -101,7 +119,7 @@ CONVERSATIONS = """
             "stock_vector_stored": sum(PARSE_KEY in e.get("parse_data", {}) for e in stored(stock, "citizen")),
             "neighbour_events": len(stored(windowed, "neighbour")),
             "bad_window_refused": bad_window,
-            "journal": journal, "indexes": indexes,
+            "journal": journal, "indexes": indexes, "race": race,
         }, default=str))
 
     asyncio.run(main())
@@ -128,8 +146,37 @@ PATCHES = """
             refused[name] = None
         except ValidationError as error:
             refused[name] = error.message
+
+    # the lock store failing around a turn: before it (nothing handled) or only when releasing the lock after it
+    import asyncio
+    from rasa.core.agent import Agent
+    from rasa.core.channels.channel import UserMessage
+    from rasa.core.lock_store import InMemoryLockStore
+
+    class Processor:
+        handled = 0
+        async def handle_message(self, message):
+            Processor.handled += 1
+            return [{"recipient_id": message.sender_id, "text": "answer"}]
+
+    class AcquireFails(InMemoryLockStore):
+        def get_lock(self, conversation_id):
+            raise ConnectionError("lock store down")
+
+    class ReleaseFails(InMemoryLockStore):
+        def cleanup(self, conversation_id, ticket_number):
+            raise ConnectionError("lock store down")
+
+    async def turn(lock_store):
+        agent = Agent(lock_store=lock_store)
+        agent.tracker_store, agent.processor = object(), Processor()
+        rasa_patches._turn_failed.set(False)
+        replies = await agent.handle_message(UserMessage("question", sender_id="citizen"))
+        return {"replies": replies, "failed": rasa_patches._turn_failed.get(), "handled": Processor.handled}
+
+    lock_failures = {"acquire": asyncio.run(turn(AcquireFails())), "release": asyncio.run(turn(ReleaseFails()))}
     print(json.dumps({"good": action._validate_action_result(good), "refused": refused,
-                      "patched": RemoteAction._validate_action_result.__module__}))
+                      "patched": RemoteAction._validate_action_result.__module__, "lock_failures": lock_failures}))
 """
 
 
@@ -172,6 +219,10 @@ def test_sqlite_tracker_database_uses_a_write_ahead_log_and_a_lookup_index(conve
     assert "govbot_events_sender_type_name" in conversations["indexes"]
 
 
+def test_a_lookup_index_made_by_another_server_starting_at_once_is_fine_a_failed_one_is_not(conversations):
+    assert conversations["race"] == {"raced": True, "failing": "refused"}
+
+
 def test_a_window_too_small_or_not_a_number_is_refused(conversations):
     assert conversations["bad_window_refused"] == [0, 9, "20", True]
 
@@ -186,3 +237,10 @@ def test_action_results_are_still_validated_after_the_patch(patches):
     assert patches["good"] is True
     for name, message in patches["refused"].items():
         assert message and "Failed to validate Action server response" in message, name
+
+
+def test_a_lock_store_failing_before_the_turn_fails_it_and_after_the_saved_turn_keeps_the_answer(patches):
+    failures = patches["lock_failures"]
+    assert failures["acquire"] == {"replies": None, "failed": True, "handled": 0}
+    assert failures["release"] == {"replies": [{"recipient_id": "citizen", "text": "answer"}], "failed": False,
+                                   "handled": 1}
