@@ -20,6 +20,8 @@ class AgentRow(HandoffBase):
     password_hash: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[Optional[datetime]] = mapped_column(DateTime(timezone=True))
+    role: Mapped[str] = mapped_column(String(16), server_default="agent")  # handoff.records.AccountRole
+    department: Mapped[Optional[str]] = mapped_column(String(64))  # a department account's department
 
 
 class AgentSessionRow(HandoffBase):

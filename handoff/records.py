@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from enum import StrEnum
 from typing import Optional
 
 from handoff.models import TicketMessageRow, TicketRow
@@ -112,14 +113,25 @@ class Event:
     detail: Optional[str]
 
 
+class AccountRole(StrEnum):
+    """What a console account may do."""
+
+    AGENT = "agent"  # answers handoff chats at /agent and dispatches work orders (the 12345 centre)
+    DEPARTMENT = "department"  # a handling department's staff: its own work orders at /dept
+    SUPERVISOR = "supervisor"  # the rates and the analytics
+    ADMIN = "admin"
+
+
 @dataclass(frozen=True)
 class Agent:
-    """A person who answers tickets."""
+    """A console account: an agent who answers tickets, or (by role) department staff, a supervisor, an admin."""
 
     id: int
     username: str
     display_name: str
     last_seen_at: Optional[datetime] = None
+    role: AccountRole = AccountRole.AGENT
+    department: Optional[str] = None  # a department account's department (catalogue id)
 
 
 @dataclass

@@ -30,6 +30,7 @@ from handoff.passwords import (
     token_hash,
 )
 from handoff.records import (
+    AccountRole,
     Agent,
     Event,
     HandoffError,
@@ -58,6 +59,12 @@ def _session_end(created: datetime, now: datetime, lifetime: timedelta, idle: Op
     return end if idle is None else min(end, now + idle)
 
 
+def agent_of(row: AgentRow, last_seen_at: Optional[datetime] = None) -> Agent:
+    """The account of a database row (seen at `last_seen_at`, else when the row says)."""
+    return Agent(row.id, row.username, row.display_name, last_seen_at or aware(row.last_seen_at),
+                 AccountRole(row.role or AccountRole.AGENT), row.department)
+
+
 class TicketStore:
     """The handoff store. `clock` gives the current time (tests move it)."""
 
@@ -70,33 +77,42 @@ class TicketStore:
     # --- agents ------------------------------------------------------------------------------------------
 
     def add_agent(self, username: str, password: str, display_name: Optional[str] = None,
-                  min_length: int = DEFAULT_MIN_LENGTH) -> Agent:
-        """Create an agent (the password stored as a salted hash); HandoffError if the name is taken or invalid,
+                  min_length: int = DEFAULT_MIN_LENGTH, role: AccountRole = AccountRole.AGENT,
+                  department: Optional[str] = None) -> Agent:
+        """Create an account (the password stored as a salted hash) with a role; a department account names its
+        department. HandoffError if the name is taken or invalid or the role and department do not fit,
         WeakPassword (code weak_password) if the password policy refuses the password."""
         if not username or len(username) > 64 or not username.replace("_", "").replace(".", "").isalnum():
             raise HandoffError("invalid_username", "a username is 1-64 letters, digits, _ or .")
+        if role not in set(AccountRole):
+            raise HandoffError("invalid_role", f"a role is one of {', '.join(AccountRole)}")
+        department = (department or "").strip() or None
+        if (role == AccountRole.DEPARTMENT) != (department is not None) or len(department or "") > 64:
+            raise HandoffError("invalid_department", "a department account names its department (at most 64 "
+                                                     "characters), and only a department account does")
         require_strong_password(password, username, min_length)
         row = AgentRow(username=username, display_name=display_name or username,
-                       password_hash=hash_password(password), created_at=self.clock())
+                       password_hash=hash_password(password), created_at=self.clock(), role=AccountRole(role).value,
+                       department=department)
         try:
             with Session(self.engine) as session, session.begin():
                 session.add(row)
                 session.flush()
-                return Agent(row.id, row.username, row.display_name)
+                return agent_of(row)
         except IntegrityError:
             raise HandoffError("agent_exists", f"an agent called {username!r} exists already") from None
 
     def agents(self) -> list[Agent]:
         """Every agent, by username."""
         with Session(self.engine) as session:
-            return [Agent(r.id, r.username, r.display_name, aware(r.last_seen_at))
+            return [agent_of(r)
                     for r in session.scalars(select(AgentRow).order_by(AgentRow.username))]
 
     def agent(self, username: str) -> Optional[Agent]:
         """The agent of that username, if there is one."""
         with Session(self.engine) as session:
             row = session.scalar(select(AgentRow).where(AgentRow.username == username))
-            return Agent(row.id, row.username, row.display_name, aware(row.last_seen_at)) if row else None
+            return agent_of(row) if row else None
 
     def log_in(self, username: str, password: str, lifetime: timedelta = SESSION_LIFETIME,
                idle: Optional[timedelta] = None) -> Optional[str]:
@@ -135,7 +151,7 @@ class TicketStore:
             if active and idle is not None:
                 session_row.expires_at = _session_end(as_utc(session_row.created_at), now, lifetime, idle)
             agent_row.last_seen_at = now
-            return Agent(agent_row.id, agent_row.username, agent_row.display_name, now)
+            return agent_of(agent_row, now)
 
     def log_out(self, token: str) -> None:
         """End the session of that token (nothing happens for an unknown token)."""

@@ -55,6 +55,8 @@ class WorkOrderRow(WorkOrderBase):
     extension_reason: Mapped[Optional[str]] = mapped_column(Text)
     escalated: Mapped[bool] = mapped_column(Boolean)
     escalated_for: Mapped[str] = mapped_column(String(32))  # comma-separated deadlines already flagged
+    proposed_department: Mapped[Optional[str]] = mapped_column(String(64))  # the classifier's, not yet confirmed
+    proposal_confidence: Mapped[Optional[float]] = mapped_column(Float)
 
 
 class WorkOrderEventRow(WorkOrderBase):

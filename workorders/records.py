@@ -175,6 +175,8 @@ class Draft:
     since: Optional[str] = None  # since when, in the citizen's words
     contact: Contact = Contact()
     source_ticket: Optional[str] = None  # the handoff ticket an agent turned into this order
+    proposed_department: Optional[str] = None  # the dispatch classifier's proposal, and its confidence
+    proposal_confidence: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,8 @@ class WorkOrder:
     extension_reason: Optional[str] = None
     escalated: bool = False  # ever flagged for a missed deadline
     escalated_for: tuple[Deadline, ...] = ()  # the current deadlines already flagged (each once)
+    proposed_department: Optional[str] = None  # what the dispatch classifier proposed, and its confidence
+    proposal_confidence: Optional[float] = None
 
     @property
     def is_open(self) -> bool:

@@ -87,7 +87,8 @@ def order_of(row: WorkOrderRow) -> WorkOrder:
         extension_state=ExtensionState(row.extension_state) if row.extension_state else None,
         extension_deadline=_aware(row.extension_deadline), extension_reason=row.extension_reason,
         escalated=row.escalated,
-        escalated_for=tuple(Deadline(part) for part in row.escalated_for.split(",") if part))
+        escalated_for=tuple(Deadline(part) for part in row.escalated_for.split(",") if part),
+        proposed_department=row.proposed_department, proposal_confidence=row.proposal_confidence)
 
 
 def _fill(row: WorkOrderRow, order: WorkOrder) -> None:
@@ -109,6 +110,7 @@ def _fill(row: WorkOrderRow, order: WorkOrder) -> None:
     row.extension_deadline, row.extension_reason = order.extension_deadline, order.extension_reason
     row.escalated = order.escalated
     row.escalated_for = ",".join(deadline.value for deadline in order.escalated_for)
+    row.proposed_department, row.proposal_confidence = order.proposed_department, order.proposal_confidence
 
 
 def _dispatch_of(row: WorkOrderDispatchRow, number: str) -> Dispatch:

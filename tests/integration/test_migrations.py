@@ -67,7 +67,8 @@ def schema_of(engine: Engine) -> set[tuple[str, ...]]:
         if engine.dialect.name == "sqlite":
             rows = connection.execute(text("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master "
                                            "WHERE tbl_name != 'alembic_version'"))
-            return {tuple(map(str, row)) for row in rows}
+            # a table copied anew by a migration (SQLite's way to alter it) is stored with its name quoted
+            return {(*map(str, row[:3]), str(row[3]).replace('"', "")) for row in rows}
         columns = connection.execute(text(
             "SELECT table_name, column_name, ordinal_position, data_type, character_maximum_length, is_nullable, "
             "column_default FROM information_schema.columns WHERE table_schema = 'public'"))
