@@ -14,7 +14,7 @@ Create Date: 2026-12-04
 DDL only: no imports from the application.
 """
 
-from typing import Sequence, Union
+from typing import Literal, Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
@@ -25,7 +25,7 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 
-def _recreate() -> str:
+def _recreate() -> Literal["auto", "always"]:
     """SQLite: copy the table anew, so that its stored CREATE TABLE is the one create_all writes (ALTER TABLE would
     append the columns to the old statement); other databases alter it in place."""
     return "always" if op.get_context().dialect.name == "sqlite" else "auto"
