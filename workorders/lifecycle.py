@@ -156,7 +156,7 @@ def accept(draft: Draft, actor: Actor, number: str, now: datetime) -> Step:
         address=_text(draft.address, "address", limit=MAX_SHORT), latitude=draft.latitude,
         longitude=draft.longitude, since=_text(draft.since, "since", limit=MAX_SHORT), contact=contact,
         source_ticket=draft.source_ticket or None, proposed_department=draft.proposed_department,
-        proposal_confidence=draft.proposal_confidence)
+        proposal_confidence=draft.proposal_confidence, request_key=draft.request_key)
     note = f"from ticket {draft.source_ticket}" if draft.source_ticket else None
     return Step(order, (AuditEntry(now, actor.role, actor.name, "accepted", None, Status.ACCEPTED, note),))
 

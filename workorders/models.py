@@ -7,7 +7,7 @@ core/migrations/versions/0002_work_orders.py creates the same tables; a change h
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -57,6 +57,10 @@ class WorkOrderRow(WorkOrderBase):
     escalated_for: Mapped[str] = mapped_column(String(32))  # comma-separated deadlines already flagged
     proposed_department: Mapped[Optional[str]] = mapped_column(String(64))  # the classifier's, not yet confirmed
     proposal_confidence: Mapped[Optional[float]] = mapped_column(Float)
+    # the conversation and request id of the message that filed it: a retried message files it once
+    request_key: Mapped[Optional[str]] = mapped_column(String(128))
+
+    __table_args__ = (Index("uq_work_orders_request_key", "request_key", unique=True),)
 
 
 class WorkOrderEventRow(WorkOrderBase):

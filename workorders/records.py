@@ -177,6 +177,7 @@ class Draft:
     source_ticket: Optional[str] = None  # the handoff ticket an agent turned into this order
     proposed_department: Optional[str] = None  # the dispatch classifier's proposal, and its confidence
     proposal_confidence: Optional[float] = None
+    request_key: Optional[str] = None  # the conversation's request that filed it (one order per request)
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,7 @@ class WorkOrder:
     escalated_for: tuple[Deadline, ...] = ()  # the current deadlines already flagged (each once)
     proposed_department: Optional[str] = None  # what the dispatch classifier proposed, and its confidence
     proposal_confidence: Optional[float] = None
+    request_key: Optional[str] = None  # the conversation's request that filed it
 
     @property
     def is_open(self) -> bool:

@@ -7,11 +7,13 @@ that day of at least 4 digits (GD202503140001), taken from a per-day counter by 
 made at the same moment by several processes never collide.
 """
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -88,7 +90,8 @@ def order_of(row: WorkOrderRow) -> WorkOrder:
         extension_deadline=_aware(row.extension_deadline), extension_reason=row.extension_reason,
         escalated=row.escalated,
         escalated_for=tuple(Deadline(part) for part in row.escalated_for.split(",") if part),
-        proposed_department=row.proposed_department, proposal_confidence=row.proposal_confidence)
+        proposed_department=row.proposed_department, proposal_confidence=row.proposal_confidence,
+        request_key=row.request_key)
 
 
 def _fill(row: WorkOrderRow, order: WorkOrder) -> None:
@@ -111,6 +114,7 @@ def _fill(row: WorkOrderRow, order: WorkOrder) -> None:
     row.escalated = order.escalated
     row.escalated_for = ",".join(deadline.value for deadline in order.escalated_for)
     row.proposed_department, row.proposal_confidence = order.proposed_department, order.proposal_confidence
+    row.request_key = order.request_key
 
 
 def _dispatch_of(row: WorkOrderDispatchRow, number: str) -> Dispatch:
@@ -119,6 +123,17 @@ def _dispatch_of(row: WorkOrderDispatchRow, number: str) -> Dispatch:
                     signed_at=_aware(row.signed_at), replied_at=_aware(row.replied_at),
                     ended_at=_aware(row.ended_at), ended=row.ended, visited_at=_aware(row.visited_at),
                     resolved=row.resolved, rating=Rating(row.rating) if row.rating else None)
+
+
+@contextmanager
+def _one_per_request(draft: Draft) -> Iterator[None]:
+    """A second order from the same request (its key is unique) is WorkOrderError `duplicate_request`."""
+    try:
+        yield
+    except IntegrityError:
+        if draft.request_key is None:
+            raise
+        raise WorkOrderError("duplicate_request", "this request has filed an order already") from None
 
 
 class WorkOrderStore:
@@ -206,7 +221,7 @@ class WorkOrderStore:
     def create(self, draft: Draft, actor: Actor) -> WorkOrder:
         """受理: a new order, accepted, with a new number and the first audit entry."""
         now = self.clock()
-        with write_session(self.engine) as session:
+        with _one_per_request(draft), write_session(self.engine) as session:
             step = lifecycle.accept(draft, actor, self._next_number(session, now), now)
             row = WorkOrderRow()
             _fill(row, step.order)
@@ -222,7 +237,7 @@ class WorkOrderStore:
         one transaction: for an order that arrives with its department (Open311). The new order, dispatched, with
         both audit entries; on any error nothing is stored and no number is used."""
         now = self.clock()
-        with write_session(self.engine) as session:
+        with _one_per_request(draft), write_session(self.engine) as session:
             accepted = lifecycle.accept(draft, actor, self._next_number(session, now), now)
             step = lifecycle.dispatch(accepted.order, dispatcher, department, self.policy, now, note)
             row = WorkOrderRow()
@@ -331,6 +346,12 @@ class WorkOrderStore:
         """The order of that number; WorkOrderError("no_such_order") if there is none."""
         with Session(self.engine) as session:
             return order_of(self._row(session, number))
+
+    def order_of_request(self, request_key: str) -> Optional[WorkOrder]:
+        """The order filed by the conversation's request with this key, if one was."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(WorkOrderRow).where(WorkOrderRow.request_key == request_key))
+            return order_of(row) if row is not None else None
 
     def orders_of(self, sender_id: str) -> list[WorkOrder]:
         """A conversation's orders, oldest first."""

@@ -10,6 +10,8 @@ Create Date: 2026-12-04
 - `work_orders.proposed_department`, `work_orders.proposal_confidence`: what the dispatch classifier proposed
   for an order from the conversation, for the dispatcher to confirm or change when it was not confident enough
   to dispatch by itself (kept afterwards, so that dispatchers' changes can be counted).
+- `work_orders.request_key`: the conversation and request id of the message that filed an order from the
+  conversation (unique), so that a retried message (the same request id) files it once.
 
 DDL only: no imports from the application.
 """
@@ -47,7 +49,11 @@ def upgrade() -> None:
     _add_missing("agents", [sa.Column("role", sa.String(16), nullable=False, server_default="agent"),
                             sa.Column("department", sa.String(64), nullable=True)])
     _add_missing("work_orders", [sa.Column("proposed_department", sa.String(64), nullable=True),
-                                 sa.Column("proposal_confidence", sa.Float(), nullable=True)])
+                                 sa.Column("proposal_confidence", sa.Float(), nullable=True),
+                                 sa.Column("request_key", sa.String(128), nullable=True)])
+    if "uq_work_orders_request_key" not in {index["name"] for index in
+                                            sa.inspect(op.get_bind()).get_indexes("work_orders")}:
+        op.create_index("uq_work_orders_request_key", "work_orders", ["request_key"], unique=True)
 
 
 def downgrade() -> None:
