@@ -21,6 +21,8 @@ from channels.common.errors import (HTTP_ERROR_STATUSES, database_unavailable, e
                                     validation_error_response)
 from channels.common.rasa_replicas import RasaReplicas
 from channels.common.routing import MessageRouter
+from channels.common.workorder_intake import WorkOrderIntake
+from channels.common.workorder_notices import WorkOrderNotices
 from channels.telegram.service import TelegramService, webhook_router
 from channels.voice.routes import voice_router
 from channels.voice.service import VoiceInput
@@ -29,10 +31,12 @@ from channels.web.agent_routes import agent_router
 from channels.web.agent_session import NotLoggedIn, not_logged_in
 from channels.web.body_limit import MAX_BODY_BYTES
 from channels.web.chat_routes import STATIC_DIR, UNAVAILABLE_MESSAGE, chat_router
+from channels.web.dept_routes import dept_router
 from channels.web.event_routes import event_router
 from channels.web.guards import header_timeout_protocol, install_guards, raise_open_files_limit
 from channels.web.identity import ConversationIdentity, ConversationRefused, conversation_refused
 from channels.web.open311_routes import Open311, open311_router
+from channels.web.supervisor_routes import supervisor_router
 from channels.web.widget_routes import widget_router
 from channels.web.workorder_routes import workorder_router
 from core import __version__
@@ -69,13 +73,17 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
                 canned_replies=settings.canned_replies)
     # work orders (docs/workorders.md): the store and the department catalogue, served as Open311 GeoReport v2
     workorders = WorkOrderStore(database_url(settings), policy=DeadlinePolicy.from_settings(settings))
-    open311 = Open311(workorders, load_catalogue(settings.departments_file), settings.open311_keys)
+    catalogue = load_catalogue(settings.departments_file)
+    open311 = Open311(workorders, catalogue, settings.open311_keys)
+    # citizens are told of each step of their orders on their channel; the bot's reports become orders
+    notices = WorkOrderNotices(workorders, catalogue, hub, settings.handoff_timezone)
     # every channel's messages go through the router: to Rasa, unless a person is handling the conversation
-    conversation = MessageRouter(desk, rasa)
+    conversation = MessageRouter(desk, rasa, workorders=WorkOrderIntake(workorders, notices))
     tts = speech_output(settings)  # Kokoro (Mandarin), gTTS when configured, espeak-ng; models load on first use
     voice = VoiceInput.from_settings(settings)  # speech-to-text; models load on first use
     telegram = TelegramService(settings, conversation, tts, voice=voice)  # off without TELEGRAM_BOT_TOKEN
     desk.register_channel("telegram", telegram.push)
+    notices.register_channel("telegram", telegram.push)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -94,7 +102,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app = FastAPI(title="govbot gateway", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url="/openapi.json" if settings.openapi else None, responses=error_responses(400, 429, 503))
     app.state.telegram, app.state.voice, app.state.desk, app.state.event_bus = telegram, voice, desk, bus
-    app.state.workorders = workorders
+    app.state.workorders, app.state.workorder_notices = workorders, notices
     app.exception_handler(RequestValidationError)(validation_error_response)  # 400 in the envelope, not 422
     app.add_exception_handler(NotLoggedIn, not_logged_in)
     app.add_exception_handler(ConversationRefused, conversation_refused)  # 401/403 for web conversations
@@ -111,6 +119,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     # POST /api/agent/tickets/{number}/workorder: an agent turns a chat into a work order (the Open311 catalogue)
     app.include_router(workorder_router(desk, workorders, open311.catalogue, settings.behind_tls))
     app.include_router(event_router(desk, identity))  # /api/events, /api/agent/events
+    # /dept, /api/dept/*: department staff's inbox (their own department's orders; citizens told of each step)
+    app.include_router(dept_router(desk, workorders, catalogue, notices, settings.behind_tls, settings.rate_dept))
+    app.include_router(supervisor_router(desk, workorders, catalogue, settings.behind_tls))  # /api/supervisor/rates
     app.include_router(widget_router(settings.frame_ancestors))  # GET /widget.js (for GOVBOT_FRAME_ANCESTORS' sites)
     app.include_router(webhook_router(telegram))  # POST /telegram/webhook (webhook mode only)
     app.include_router(open311_router(open311, settings.rate_open311))  # /open311/v2/* (GeoReport v2, JSON)

@@ -14,6 +14,7 @@ DENY = "/deny"
 RATE_GOOD = "/rate_good"
 RATE_BAD = "/rate_bad"
 RATE_TICKET = "/rate_ticket"
+VISIT_WORKORDER = "/visit_workorder"  # the citizen's answer at a work order's return visit (never sent to Rasa)
 CHOOSE_ITEM = "/choose_item"
 SWITCH_LANGUAGE = "/switch_language"
 MODES = ("large_text", "voice")
@@ -54,4 +55,26 @@ def parse_rate_ticket(payload: str) -> Optional[tuple[str, int]]:
         body = json.loads(payload.removeprefix(RATE_TICKET))
         return str(body["ticket"]), int(body["rating"])
     except (ValueError, KeyError, TypeError):
+        return None
+
+
+def visit_workorder(number: str, resolved: bool, rating: Optional[str] = None) -> str:
+    """The payload of a return-visit button: the order, whether it was solved, and (second question) the rating."""
+    entities = {"order": number, "resolved": "yes" if resolved else "no"}
+    if rating is not None:
+        entities["rating"] = rating
+    return with_entities(VISIT_WORKORDER, **entities)
+
+
+def parse_visit_workorder(payload: str) -> Optional[tuple[str, bool, Optional[str]]]:
+    """(order number, solved, rating or None) from a visit_workorder payload, else None."""
+    if not payload.startswith(VISIT_WORKORDER):
+        return None
+    try:
+        body = json.loads(payload.removeprefix(VISIT_WORKORDER))
+        resolved, rating = body["resolved"], body.get("rating")
+        if resolved not in ("yes", "no") or not (rating is None or isinstance(rating, str)):
+            return None
+        return str(body["order"]), resolved == "yes", rating
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None

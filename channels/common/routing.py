@@ -8,8 +8,13 @@ Rasa never sees a personal number: what goes to the bot is masked (core.privacy)
 logs and its slots hold only masked text. A person on an open ticket sees what the citizen typed: messages go
 into the ticket unmasked, and the bot turns copied into a new ticket get back their clear text from a short
 memory of this process (never written anywhere). The store masks the ticket when it closes.
+
+Work orders (channels/common/workorder_intake.py): the bot's work-order payloads are done here, like its handoff:
+a draft is filed (the phone the citizen gave restored from the same memory), a status question answered; the
+citizen's return-visit buttons never go to the bot.
 """
 
+import re
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
@@ -19,7 +24,8 @@ from cachetools import TTLCache
 
 from channels.common.conversation import Conversation
 from core.messages import BotMessage
-from core.payloads import CANCEL_HANDOFF, RATE_TICKET, parse_rate_ticket
+from channels.common.workorder_intake import DRAFT_KIND, STATUS_KIND, WorkOrderIntake
+from core.payloads import CANCEL_HANDOFF, RATE_TICKET, VISIT_WORKORDER, parse_rate_ticket
 from core.privacy import mask
 from handoff.desk import Desk
 from handoff.records import TicketOpening
@@ -28,6 +34,7 @@ HISTORY_LIMIT = 60  # bot-conversation turns copied into a new ticket
 CLEAR_TEXT_SECONDS = 30 * 60  # how long the clear text of a masked message is remembered after the last one
 CLEAR_TEXT_CONVERSATIONS = 10_000  # conversations remembered at once (the least recently used go first)
 History = list[tuple[str, str, datetime]]
+NUMBER = re.compile(r"\+?\d[\d -]{5,22}\d")  # a number as typed (spaces and dashes inside), to unmask
 
 
 class Bot(Conversation, Protocol):
@@ -92,6 +99,16 @@ class ClearTexts:
         return [(author, texts.get(words, words) if author == "citizen" else words, at)
                 for author, words, at in history]
 
+    def unmask(self, sender: str, masked: str) -> Optional[str]:
+        """The number the citizen typed whose masked form `masked` holds (e.g. the phone they gave, or the message
+        giving it), if it is still remembered."""
+        for clear in reversed((self._texts.get(sender) or {}).values()):
+            for found in NUMBER.finditer(clear):
+                hidden = mask(found.group())
+                if hidden != found.group() and hidden in masked:
+                    return found.group()
+        return None
+
     def forget(self, sender: str) -> None:
         """Drop what is remembered of the conversation."""
         self._texts.pop(sender, None)
@@ -100,9 +117,11 @@ class ClearTexts:
 class MessageRouter:
     """Sends each citizen message to whoever has the conversation: the bot, or the person on its open ticket."""
 
-    def __init__(self, desk: Desk, bot: Bot, clear_texts: Optional[ClearTexts] = None) -> None:
+    def __init__(self, desk: Desk, bot: Bot, clear_texts: Optional[ClearTexts] = None,
+                 workorders: Optional[WorkOrderIntake] = None) -> None:
         self.desk, self.bot = desk, bot
         self.clear_texts = clear_texts or ClearTexts()
+        self.workorders = workorders
 
     async def send(self, sender: str, text: str, metadata: Optional[dict[str, Any]] = None) -> list[BotMessage]:
         """Handle one citizen message; the replies to show at once (RasaUnavailable when the bot cannot answer).
@@ -117,14 +136,37 @@ class MessageRouter:
             return await self.desk.rate(sender, *rating) if rating else []
         if text == CANCEL_HANDOFF:  # a stale button: nothing is open any more
             return []
+        if text.startswith(VISIT_WORKORDER):  # the return visit of a work order: answered here, not by the bot
+            return await self.workorders.visit(sender, text) if self.workorders else []
         masked = mask(text)  # buttons' payloads (/choose_item{...}) hold no such numbers and pass unchanged
         if masked != text:
             self.clear_texts.remember(sender, masked, text)
         replies = await self.bot.send(sender, masked, metadata)
+        channel = str((metadata or {}).get("channel") or "web")
+        if self.workorders is not None:
+            replies = await self._work_orders(sender, channel, metadata or {}, replies)
         handoff = handoff_of(replies)
         if handoff is None:
             return replies
-        channel = str((metadata or {}).get("channel") or "web")
         history = self.clear_texts.restore(sender, history_of(await self.bot.conversation_events(sender)))
         self.clear_texts.forget(sender)  # now in the ticket, which masks it when it closes
         return replies + [await self.desk.open_ticket(opening_of(sender, channel, handoff), history)]
+
+    async def _work_orders(self, sender: str, channel: str, metadata: dict[str, Any],
+                           replies: list[BotMessage]) -> list[BotMessage]:
+        """The replies with the bot's work-order payloads done: a draft filed (the reply says its number), a
+        status question answered."""
+        assert self.workorders is not None
+        done = []
+        for reply in replies:
+            kind = (reply.custom or {}).get("kind")
+            if kind == DRAFT_KIND:
+                request_id = metadata.get("request_id")
+                done.append(await self.workorders.file(
+                    sender, channel, str(request_id) if request_id else None, reply.custom or {},
+                    lambda masked: self.clear_texts.unmask(sender, masked)))
+            elif kind == STATUS_KIND:
+                done.append(await self.workorders.status(sender, reply.custom or {}))
+            else:
+                done.append(reply)
+        return done

@@ -196,6 +196,13 @@ function onHandoffEvent(event) {
     custom: { kind: `handoff_${data.author}`, language: data.language, agent: data.agent } });
 }
 
+/** A message about one of the citizen's work orders (a department signed, replied, the return visit...). */
+function onWorkOrderEvent(event) {
+  const data = JSON.parse(event.data);
+  addBotEntry({ id: entryId(), who: "bot", text: data.text, buttons: data.buttons || [],
+    custom: { kind: "workorder_notice", language: data.language, number: data.number } });
+}
+
 let events = null;
 let streamRetryMs = RETRY_FIRST_MS;
 
@@ -206,6 +213,7 @@ function listenForAgents(conversation) {
   events = source;
   source.addEventListener("open", () => { streamRetryMs = RETRY_FIRST_MS; });
   source.addEventListener("handoff", onHandoffEvent);
+  source.addEventListener("workorder", onWorkOrderEvent);
   source.addEventListener("ticket", (event) => showTicket(JSON.parse(event.data), "ticket"));
   // EventSource reconnects by itself after a network error (a gateway restart too) and sends Last-Event-ID;
   // an answer that is not a stream (a proxy's 502, a refused token) closes it for good: try again later
