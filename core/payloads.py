@@ -17,6 +17,9 @@ RATE_TICKET = "/rate_ticket"
 VISIT_WORKORDER = "/visit_workorder"  # the citizen's answer at a work order's return visit (never sent to Rasa)
 CHOOSE_ITEM = "/choose_item"
 SWITCH_LANGUAGE = "/switch_language"
+CANCEL = "/cancel"                  # stop what the bot is collecting (a report), nothing is filed
+REPORT_CHOICE = "/report_choice"    # a button of the report form: {"choice": "submit" | "change" | "phone" | ...}
+SHARE_LOCATION = "/share_location"  # a location shared in a channel (Telegram): {"latitude": .., "longitude": ..}
 MODES = ("large_text", "voice")
 
 
@@ -40,6 +43,16 @@ def switch_language(target: str) -> str:
 def choose_item(item_id: str) -> str:
     """The payload of a button that picks one of the offered service items."""
     return with_entities(CHOOSE_ITEM, item_id=item_id)
+
+
+def report_choice(choice: str) -> str:
+    """The payload of a report form's button: submit, change, a field to change, or a contact method."""
+    return with_entities(REPORT_CHOICE, choice=choice)
+
+
+def share_location(latitude: float, longitude: float) -> str:
+    """The payload of a shared location: `/share_location{"latitude": 39.9, "longitude": 116.4}` (numbers)."""
+    return SHARE_LOCATION + json.dumps({"latitude": float(latitude), "longitude": float(longitude)})
 
 
 def rate_ticket(number: str, level: int) -> str:

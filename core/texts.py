@@ -63,6 +63,44 @@ CATALOGUE: Final[dict[str, dict[str, str]]] = {
     "rating.yes_person": {"zh": "是，转人工", "en": "Yes, a person"},
     "rating.no_thanks": {"zh": "不用了", "en": "No, thanks"},
 
+    # --- reporting a problem in the conversation (bot/actions/report_*.py) -----------------------------------
+    "report.ask_description": {"zh": "请说说发生了什么。", "en": "What happened?"},
+    "report.ask_address": {"zh": "在什么地方？请说地址，或分享位置。",
+                           "en": "Where is it? Tell me the address, or share your location."},
+    "report.ask_since": {"zh": "从什么时候开始的？不清楚也可以说不知道。",
+                         "en": "Since when? You can say you don't know."},
+    "report.ask_contact": {"zh": "有关部门可以联系您吗？", "en": "May the department contact you?"},
+    "report.ask_phone": {"zh": "请告诉我您的电话号码。", "en": "What is your phone number?"},
+    "report.ask_change": {"zh": "要修改哪一项？", "en": "What would you like to change?"},
+    "report.readback": {"zh": "请核对：\n1. 问题：{description}\n2. 地点：{address}\n3. 开始时间：{since}\n"
+                                 "4. 联系：{contact}\n确认提交吗？",
+                        "en": "Please check:\n1. What happened: {description}\n2. Where: {address}\n"
+                              "3. Since: {since}\n4. Contact: {contact}\nShall I submit it?"},
+    "report.cancelled": {"zh": "好的，已取消，没有提交任何内容。", "en": "OK, cancelled. Nothing was filed."},
+    "report.location_shared": {"zh": "（位置已分享）", "en": "(location shared)"},
+    "report.since_unknown": {"zh": "不清楚", "en": "not known"},
+    "report.contact_chat": {"zh": "在本对话中联系", "en": "in this chat"},
+    "report.contact_phone": {"zh": "电话 {number}", "en": "phone {number}"},
+    "report.contact_none": {"zh": "不需要联系", "en": "no contact"},
+    "report.button_chat": {"zh": "在这里联系", "en": "In this chat"},
+    "report.button_phone": {"zh": "打电话", "en": "By phone"},
+    "report.button_none": {"zh": "不用联系", "en": "No contact"},
+    "report.button_submit": {"zh": "提交", "en": "Submit"},
+    "report.button_change": {"zh": "修改", "en": "Change something"},
+    "report.button_cancel": {"zh": "取消", "en": "Cancel"},
+    "report.field_description": {"zh": "问题", "en": "What happened"},
+    "report.field_address": {"zh": "地点", "en": "Where"},
+    "report.field_since": {"zh": "开始时间", "en": "Since when"},
+    "report.field_contact": {"zh": "联系方式", "en": "Contact"},
+    "report.note_vague": {"zh": "请说得具体一点，比如“小区门口的路灯坏了”。",
+                          "en": "Please say a little more, for example \"the street light outside my door is out\"."},
+    "report.note_too_long": {"zh": "内容太长了，请控制在{limit}字以内。",
+                             "en": "That is too long; please keep it under {limit} characters."},
+    "report.note_phone": {"zh": "这个号码好像不对，请再说一遍。",
+                          "en": "That number doesn't look right; please say it again."},
+    "report.note_choose": {"zh": "请点选下面的一项。", "en": "Please choose one of the options below."},
+    "report.note_changed": {"zh": "已改好。", "en": "Changed."},
+
     # --- a ticket with a person (handoff/texts.py) -------------------------------------------------------------
     "handoff.opened": {
         "zh": "已为您转人工客服，工单号 {number}。您前面还有 {ahead} 位，预计等待约 {minutes} 分钟。"

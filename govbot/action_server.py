@@ -4,14 +4,15 @@ rasa_sdk's `run` listens on every interface, answers without authentication, tak
 page could post to it from a visitor's browser) and echoes request bodies in its errors. This app instead listens
 on GOVBOT_ACTIONS_HOST (loopback by default), requires the shared secret Rasa sends (`Authorization: Bearer`, set
 in endpoints.yml from GOVBOT_ACTIONS_TOKEN) on everything but /health, accepts only JSON bodies, and answers errors
-with `{"error": ..., "code": ...}` and nothing from the request. It loads the knowledge search (and its model) once,
-before it serves, so its health check means "ready to answer".
+with `{"error": ..., "code": ...}` and nothing from the request. It loads the knowledge search (and its model) and
+builds the dispatch classifier once, before it serves, so its health check means "ready to answer".
 """
 
 import argparse
 import hmac
 import json
 import logging
+import time
 import types
 import zlib
 from typing import Any, Optional, Sequence, Union
@@ -29,7 +30,9 @@ from core.database import database_url
 from core.log import configure_logging
 from core.ratings import RatingStore
 from core.settings import Settings, SettingsError
+from knowledge.search import KnowledgeSearch
 from knowledge.service import open_search
+from workorders.classifier import DispatchClassifier, open_classifier
 
 log = logging.getLogger("govbot.action_server")
 
@@ -160,10 +163,25 @@ def serve(app: Sanic, host: str, port: int) -> None:
     app.run(host=host, port=port, workers=1, access_log=False, motd=False)
 
 
+def build_dispatch(search: KnowledgeSearch, settings: Settings) -> Optional[DispatchClassifier]:
+    """The dispatch classifier on the search's encoder and the configured department catalogue; None (logged) when
+    it cannot be built: reports are then filed without a proposal and a dispatcher decides."""
+    started = time.perf_counter()
+    try:
+        classifier = open_classifier(search.encoder, settings.departments_file)
+    except Exception as problem:  # any failure here must not stop the actions: reports still go to a dispatcher
+        log.error("dispatch_classifier_unavailable", extra={"fields": {"exception": type(problem).__name__}})
+        return None
+    log.info("dispatch_classifier_ready", extra={"fields": {"ms": round((time.perf_counter() - started) * 1000)}})
+    return classifier
+
+
 def warm_up(settings: Settings) -> ActionRuntime:
-    """Load the knowledge search and install the actions' runtime (the rating store opens at the first rating)."""
-    runtime = ActionRuntime(knowledge=open_search(settings=settings),
-                            open_ratings=lambda: RatingStore(database_url(settings)))
+    """Load the knowledge search and the dispatch classifier and install the actions' runtime (the rating store
+    opens at the first rating)."""
+    search = open_search(settings=settings)
+    runtime = ActionRuntime(knowledge=search, open_ratings=lambda: RatingStore(database_url(settings)),
+                            dispatch=build_dispatch(search, settings))
     install(runtime)
     return runtime
 

@@ -163,6 +163,13 @@ class TelegramStandIn:
                                        "chat_instance": str(user_id), "data": callback_data, "message": message}})
         return query_id
 
+    def send_location(self, latitude: float, longitude: float, user_id: int = 1001,
+                      language_code: str = "zh-hans") -> int:
+        """A user shares a location (the attachment menu's "Location"); returns its message id."""
+        message = self._message(user_id, language_code, location={"latitude": latitude, "longitude": longitude})
+        self._push({"message": message})
+        return message["message_id"]
+
     def send_voice_note(self, ogg: bytes, user_id: int = 1001, language_code: str = "zh-hans") -> str:
         """A user records a voice note; returns its file id (downloadable with getFile)."""
         file_id = self._store_file(ogg, "voice")

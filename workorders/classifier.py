@@ -40,7 +40,9 @@ LOW_WORDS = ("建议", "能不能增加", "能不能增设", "能不能延长", 
 class Encoder(Protocol):
     """What the classifier needs of an encoder (knowledge.embedder's encoders): normalised query vectors."""
 
-    model_id: str | None
+    @property
+    def model_id(self) -> str | None:
+        """The encoder's model id (read only: an encoder whose id is always a str fits too)."""
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
 

@@ -265,6 +265,16 @@ async def on_text(event: Message, bot: Bot, conversation: TelegramChats) -> None
     await conversation.turn(bot, event.chat.id, user, text, message_request_id(event))
 
 
+async def on_location(event: Message, bot: Bot, conversation: TelegramChats) -> None:
+    """A shared location: to Rasa as `/share_location{"latitude": .., "longitude": ..}`, like a typed message (the
+    report form takes it as the place; outside a report it starts one)."""
+    user, location = event.from_user, event.location
+    if user is None or location is None:
+        return
+    await conversation.turn(bot, event.chat.id, user, payloads.share_location(location.latitude, location.longitude),
+                            message_request_id(event))
+
+
 def listening_language(state: UserState) -> str:
     """The language a voice note is heard in: the one the user chose, else "auto" (the server detects zh/en)."""
     return state.language if state.language_chosen and state.language in LANGUAGES else AUTO
@@ -325,5 +335,6 @@ def build_routers() -> list[Router]:
     messages = Router(name="telegram-messages")
     messages.message.register(on_text, F.text, F.from_user)
     messages.message.register(on_voice_note, F.voice, F.from_user)
+    messages.message.register(on_location, F.location, F.from_user)
     messages.message.register(on_other, F.from_user)
     return [commands, keyboard_buttons, callbacks, messages]

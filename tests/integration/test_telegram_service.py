@@ -402,3 +402,16 @@ def test_json_shapes_of_errors():
         response = httpx.post(f"{server.base_url}/bot{server.token}/getMe")
         assert response.status_code == 429 and response.json()["parameters"] == {"retry_after": 7}
         assert json.loads(httpx.post(f"{server.base_url}/bot{server.token}/getMe").text)["result"]["is_bot"]
+
+
+async def test_a_shared_location_goes_to_rasa_as_the_share_location_payload(standin, rasa, tmp_path):
+    async with running(standin, rasa.url, tmp_path):
+        before = len(standin.sent(USER))
+        standin.send_location(39.9042, 116.4074, USER)
+        [sent] = await asyncio.to_thread(standin.wait_sent, USER, 1, None, before)
+    received = rasa.received[-1]
+    assert received["message"] == '/share_location{"latitude": 39.9042, "longitude": 116.4074}'
+    assert json.loads(received["message"].removeprefix("/share_location")) == {"latitude": 39.9042,
+                                                                                "longitude": 116.4074}
+    assert received["metadata"]["request_id"].startswith(f"tg-{USER}-")  # the Telegram message's id, like text
+    assert received["sender"] == f"telegram:{USER}" and sent.method == "sendMessage"
