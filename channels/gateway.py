@@ -32,6 +32,7 @@ from channels.web.agent_session import NotLoggedIn, not_logged_in
 from channels.web.body_limit import MAX_BODY_BYTES
 from channels.web.chat_routes import STATIC_DIR, UNAVAILABLE_MESSAGE, chat_router
 from channels.web.dept_routes import dept_router
+from channels.web.dispatch_routes import dispatch_router
 from channels.web.event_routes import event_router
 from channels.web.guards import header_timeout_protocol, install_guards, raise_open_files_limit
 from channels.web.identity import ConversationIdentity, ConversationRefused, conversation_refused
@@ -122,6 +123,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     # /dept, /api/dept/*: department staff's inbox (their own department's orders; citizens told of each step)
     app.include_router(dept_router(desk, workorders, catalogue, notices, settings.behind_tls, settings.rate_dept))
     app.include_router(supervisor_router(desk, workorders, catalogue, settings.behind_tls))  # /api/supervisor/rates
+    # /dispatch, /api/dispatch/*: the 12345 centre's dispatchers (agent accounts); citizens told of each step
+    app.include_router(dispatch_router(desk, workorders, catalogue, app.state.workorder_notices, settings.behind_tls,
+                                       settings.rate_dispatch))
     app.include_router(widget_router(settings.frame_ancestors))  # GET /widget.js (for GOVBOT_FRAME_ANCESTORS' sites)
     app.include_router(webhook_router(telegram))  # POST /telegram/webhook (webhook mode only)
     app.include_router(open311_router(open311, settings.rate_open311))  # /open311/v2/* (GeoReport v2, JSON)

@@ -336,6 +336,14 @@ class Settings(BaseSettings):
     rate_open311: int = Field(600, ge=1, validation_alias="GOVBOT_RATE_OPEN311",
                               description="Open311 GeoReport requests (reads and writes) one client address may "
                                           "make an hour")
+    rate_dept: int = Field(30, ge=1, validation_alias="GOVBOT_RATE_DEPT",
+                           description="Department inbox actions (sign, start, reply, return, extension request) "
+                                       "one session may make a minute (a burst of that many, then one every "
+                                       "60/N s)")
+    rate_dispatch: int = Field(60, ge=1, validation_alias="GOVBOT_RATE_DISPATCH",
+                               description="Dispatcher actions (dispatch, redispatch, extension decision, merge, "
+                                           "close) one session may make a minute (a burst of that many, then one "
+                                           "every 60/N s)")
     max_streams_per_client: int = Field(8, ge=1, validation_alias="GOVBOT_MAX_STREAMS_PER_CLIENT",
                                         description="Live event streams open at once from one client address")
     max_streams: int = Field(1000, ge=1, validation_alias="GOVBOT_MAX_STREAMS",

@@ -171,12 +171,15 @@ class TicketStore:
             return result.rowcount if isinstance(result, CursorResult) else 0
 
     def agents_online(self, within: timedelta = timedelta(seconds=90)) -> int:
-        """Agents seen within the window who are still logged in (an agent who logged out is gone at once)."""
+        """Agents (and admins) seen within the window who are still logged in (an agent who logged out is gone at
+        once); department staff, supervisors and their sessions do not answer chats and are not counted."""
         now = self.clock()
         live = select(AgentSessionRow.agent_id).where(AgentSessionRow.expires_at > now)
+        answering = (AccountRole.AGENT.value, AccountRole.ADMIN.value)
         with Session(self.engine) as session:
             return int(session.scalar(select(func.count()).select_from(AgentRow)
-                                      .where(AgentRow.last_seen_at >= now - within, AgentRow.id.in_(live))) or 0)
+                                      .where(AgentRow.last_seen_at >= now - within, AgentRow.id.in_(live),
+                                             AgentRow.role.in_(answering))) or 0)
 
     # --- tickets ---------------------------------------------------------------------------------------
 

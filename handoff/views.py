@@ -8,19 +8,22 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, Field
 
-from handoff.records import Agent, Event, Message, Ticket
+from handoff.records import AccountRole, Agent, Event, Message, Ticket
 
 
 class AgentView(BaseModel):
-    """An agent as the console shows them."""
+    """An agent (a console account) as the consoles show them."""
 
     username: str
     display_name: str
+    role: AccountRole = Field(AccountRole.AGENT, description="agent, department, supervisor or admin")
+    department: Optional[str] = Field(None, description="a department account's department (catalogue id)")
 
     @classmethod
     def of(cls, agent: Agent) -> "AgentView":
         """The view of a stored agent."""
-        return cls(username=agent.username, display_name=agent.display_name)
+        return cls(username=agent.username, display_name=agent.display_name, role=agent.role,
+                   department=agent.department)
 
 
 class AgentList(BaseModel):

@@ -353,6 +353,13 @@ class WorkOrderStore:
             row = session.scalar(select(WorkOrderRow).where(WorkOrderRow.request_key == request_key))
             return order_of(row) if row is not None else None
 
+    def order_from_ticket(self, ticket: str) -> Optional[WorkOrder]:
+        """The (first) order an agent made from this handoff ticket, if one was."""
+        with Session(self.engine) as session:
+            row = session.scalar(select(WorkOrderRow).where(WorkOrderRow.source_ticket == ticket)
+                                 .order_by(WorkOrderRow.id).limit(1))
+            return order_of(row) if row is not None else None
+
     def orders_of(self, sender_id: str) -> list[WorkOrder]:
         """A conversation's orders, oldest first."""
         with Session(self.engine) as session:

@@ -1,13 +1,16 @@
-"""The agent console: its page and its JSON API (/api/agent/*), all behind an agent's session.
+"""The agent console: its page and its JSON API (/api/agent/*), all behind the session of an agent or an admin.
 
 Every answer carries `Cache-Control: no-store` (transcripts hold personal data); every state-changing request
 must come from the console's own origin (channels/web/same_origin.py), else 403 cross_origin; repeated failed
-log-ins get 429 too_many_attempts with Retry-After (handoff/login_guard.py).
+log-ins get 429 too_many_attempts with Retry-After (handoff/login_guard.py). The log-in succeeds for every role
+(it answers the account's role, so the page can send department staff to /dept); every other call refuses the
+other roles with 403 wrong_role.
 """
 
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Coroutine, TypeVar
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.routing import APIRoute
@@ -15,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from channels.common.errors import error_response, error_responses
 from channels.web.agent_session import (
+    AGENT_ROLES,
     NotLoggedIn,
     clear_session_cookie,
     current_agent,
@@ -115,13 +119,38 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
+async def start_session(desk: Desk, body: LoginRequest, request: Request, response: Response,
+                        behind_tls: bool) -> AgentView | JSONResponse:
+    """Every console's log-in: a new session for right credentials (replacing the browser's old one), the account
+    in the answer; 401 bad_credentials, or 429 too_many_attempts with Retry-After after repeated failures."""
+    try:
+        session = await desk.log_in(body.username, body.password, client_address(request))
+    except TooManyAttempts as error:
+        refusal = error_response(429, error.code, str(error), retry_after=error.retry_after)
+        refusal.headers["Retry-After"] = str(error.retry_after)
+        return refusal
+    if session is None:
+        return error_response(401, "bad_credentials", "wrong username or password")
+    token, agent = session
+    if session_token(request):  # a new session replaces the one the browser had
+        await desk.log_out(session_token(request))
+    set_session_cookie(response, token, int(desk.config.session_lifetime.total_seconds()), secure=behind_tls)
+    return agent
+
+
+async def end_session(desk: Desk, request: Request, response: Response, behind_tls: bool) -> LoggedOut:
+    """Every console's log-out: the session deleted on the server and the cookie cleared."""
+    await desk.log_out(session_token(request))
+    clear_session_cookie(response, secure=behind_tls)
+    return LoggedOut(ok=True)
+
+
 def agent_router(desk: Desk, behind_tls: bool = False) -> APIRouter:
     """The agent console's page (/agent) and API (/api/agent/*); every API call but login needs a session.
     `behind_tls`: the deployment is served over HTTPS (the session cookie is Secure, origins are https)."""
     router = APIRouter(route_class=guarded_route(behind_tls))
     logged_in = Depends(current_agent(desk))
     acting = error_responses(400, 401, 403, 404, 409)
-    lifetime = int(desk.config.session_lifetime.total_seconds())
 
     @router.get("/agent", include_in_schema=False)
     async def console_page() -> FileResponse:
@@ -129,57 +158,45 @@ def agent_router(desk: Desk, behind_tls: bool = False) -> APIRouter:
 
     @router.post("/api/agent/login", response_model=AgentView, responses=error_responses(400, 401, 403, 429))
     async def log_in(body: LoginRequest, request: Request, response: Response) -> AgentView | JSONResponse:
-        """Start an agent session (an HttpOnly cookie); 429 too_many_attempts with Retry-After after repeated
-        failures for the username or from the address."""
-        try:
-            session = await desk.log_in(body.username, body.password, client_address(request))
-        except TooManyAttempts as error:
-            refusal = error_response(429, error.code, str(error), retry_after=error.retry_after)
-            refusal.headers["Retry-After"] = str(error.retry_after)
-            return refusal
-        if session is None:
-            return error_response(401, "bad_credentials", "wrong username or password")
-        token, agent = session
-        if session_token(request):  # a new session replaces the one the browser had
-            await desk.log_out(session_token(request))
-        set_session_cookie(response, token, lifetime, secure=behind_tls)
-        return agent
+        """Start a session (an HttpOnly cookie) for any account; the answer's `role` tells the page whether this
+        console serves it. 429 too_many_attempts with Retry-After after repeated failures for the username or
+        from the address."""
+        return await start_session(desk, body, request, response, behind_tls)
 
     @router.post("/api/agent/logout", response_model=LoggedOut, responses=error_responses(403))
     async def log_out(request: Request, response: Response) -> LoggedOut:
         """End the agent's session (deleted on the server, and the cookie cleared)."""
-        await desk.log_out(session_token(request))
-        clear_session_cookie(response, secure=behind_tls)
-        return LoggedOut(ok=True)
+        return await end_session(desk, request, response, behind_tls)
 
-    @router.get("/api/agent/me", response_model=AgentView, responses=error_responses(401))
+    @router.get("/api/agent/me", response_model=AgentView, responses=error_responses(401, 403))
     async def me(agent: Agent = logged_in) -> AgentView:
         """The logged-in agent."""
         return AgentView.of(agent)
 
-    @router.get("/api/agent/queue", response_model=QueueView, responses=error_responses(401))
+    @router.get("/api/agent/queue", response_model=QueueView, responses=error_responses(401, 403))
     async def queue(agent: Agent = logged_in) -> QueueView:
         """Open tickets: waiting ones in pick-up order, then the claimed ones, with their SLA timers."""
         return await desk.queue()
 
-    @router.get("/api/agent/agents", response_model=AgentList, responses=error_responses(401))
+    @router.get("/api/agent/agents", response_model=AgentList, responses=error_responses(401, 403))
     async def agents(agent: Agent = logged_in) -> AgentList:
-        """Every agent (to forward a ticket to)."""
-        return await desk.agents()
+        """Every agent and admin (to forward a ticket to)."""
+        every = await desk.agents()
+        return AgentList(agents=[view for view in every.agents if view.role in AGENT_ROLES])
 
-    @router.get("/api/agent/canned", response_model=CannedReplies, responses=error_responses(401))
+    @router.get("/api/agent/canned", response_model=CannedReplies, responses=error_responses(401, 403))
     async def canned(agent: Agent = logged_in) -> CannedReplies:
         """Ready-made replies per language."""
         return await desk.canned_replies()
 
-    @router.get("/api/agent/metrics", response_model=Metrics, responses=error_responses(400, 401))
+    @router.get("/api/agent/metrics", response_model=Metrics, responses=error_responses(400, 401, 403))
     async def metrics(days: int = Query(7, ge=1, le=366), agent: Agent = logged_in) -> Metrics:
         """Answered within the first-response target, abandonment, median and p90 wait."""
         return await desk.metrics(days)
 
     # a closed ticket has no place in the queue: its queue fields are left out
     @router.get("/api/agent/tickets/{number}", response_model=TicketDetail, response_model_exclude_unset=True,
-                responses=error_responses(401, 404))
+                responses=error_responses(401, 403, 404))
     async def ticket(number: str, agent: Agent = logged_in) -> TicketDetail | JSONResponse:
         """The ticket with its whole transcript (the bot's turns included) and audit trail."""
         return await answer(desk.ticket(number))
@@ -201,7 +218,10 @@ def agent_router(desk: Desk, behind_tls: bool = False) -> APIRouter:
 
     @router.post("/api/agent/tickets/{number}/forward", response_model=TicketRef, responses=acting)
     async def forward(number: str, body: ForwardRequest, agent: Agent = logged_in) -> TicketRef | JSONResponse:
-        """Hand one's ticket to another agent."""
+        """Hand one's ticket to another agent (an agent or admin account; 400 not_an_agent for another role)."""
+        target = await to_thread.run_sync(desk.store.agent, body.to)
+        if target is not None and target.role not in AGENT_ROLES:
+            return error_response(400, "not_an_agent", f"{body.to!r} is a {target.role.value} account, not an agent")
         return await answer(desk.forward(number, agent, body.to))
 
     @router.post("/api/agent/tickets/{number}/reply", response_model=MessageRef, responses=acting)

@@ -41,14 +41,20 @@ VOICE_RETRY_SECONDS = 5
 TTS_PATH = "/api/tts"
 
 
+CONSOLE_APIS = ("/api/agent/", "/api/dept/", "/api/supervisor/", "/api/dispatch/")
+LOGIN_PATHS = frozenset({"/api/agent/login", "/api/dept/login"})
+
+
 def is_console(path: str) -> bool:
-    """The agent console and its API: never framed, whatever GOVBOT_FRAME_ANCESTORS allows the chat page."""
-    return path == "/agent" or path.startswith("/api/agent/")
+    """The staff consoles (agent, department, dispatcher) and their APIs: never framed, whatever
+    GOVBOT_FRAME_ANCESTORS allows the chat page."""
+    return path in ("/agent", "/dept", "/dispatch") or path.startswith(CONSOLE_APIS)
 
 
 def is_private(path: str) -> bool:
-    """Responses that must not be cached: agents' data (transcripts, tickets) and new conversations' tokens."""
-    return path.startswith("/api/agent/") or path == "/api/conversations"
+    """Responses that must not be cached: staff's data (transcripts, tickets, work orders) and new conversations'
+    tokens."""
+    return path.startswith(CONSOLE_APIS) or path == "/api/conversations"
 
 
 async def _no_body() -> Message:
@@ -101,8 +107,8 @@ class RateLimits:
     """Requests per client address and per conversation (GOVBOT_RATE_*): over a limit is 429 with Retry-After.
 
     POST /api/chat, /api/voice and /api/tts share the client's allowance; chat and voice also count against the
-    conversation's, speech against the client's speech allowance. New conversations count per hour, agent logins
-    per minute, per client address.
+    conversation's, speech against the client's speech allowance. New conversations count per hour, console log-ins
+    (/agent's and /dept's together) per minute, per client address.
     """
 
     def __init__(self, app: App, settings: Settings, clock: Optional[Callable[[], float]] = None) -> None:
@@ -126,7 +132,7 @@ class RateLimits:
             return [(self.client, client), (self.speech, client)]
         if path == "/api/conversations":
             return [(self.new_conversations, client)]
-        if path == "/api/agent/login":
+        if path in LOGIN_PATHS:
             return [(self.login, client)]
         return []
 

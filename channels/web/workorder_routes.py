@@ -1,11 +1,12 @@
-"""An agent turns a handoff chat into a work order: POST /api/agent/tickets/{number}/workorder (docs/api.md).
+"""An agent turns a handoff chat into a work order: POST /api/agent/tickets/{number}/workorder (docs/api.md), and
+GET /api/agent/departments, the catalogue's departments for the console's form.
 
 Behind the agent console's session and its same-origin rule (channels/web/agent_routes.py), like every
 /api/agent POST. The order's conversation, channel and language are the ticket's; `source_ticket` is the ticket's
 number. With a department from the catalogue the order is accepted and dispatched in one transaction by the agent
 as dispatcher (the deadlines start); without one it is only accepted, for a dispatcher to dispatch. Refusals are
 the gateway's error envelope: 404 no_such_ticket, 400 for bad input (an unknown department or kind, text too long),
-and nothing is stored then.
+409 order_exists when the ticket has an order already (one order per ticket, naming it), and nothing is stored then.
 """
 
 import logging
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from channels.common.errors import error_response, error_responses
 from channels.web.agent_routes import guarded_route, refused
 from channels.web.agent_session import current_agent
+from channels.web.dispatch_views import DepartmentList
 from handoff.desk import Desk
 from handoff.records import Agent, HandoffError, Ticket
 from workorders.catalogue import Catalogue
@@ -42,6 +44,7 @@ log = logging.getLogger("govbot.workorders")
 
 MAX_CONTACT = 200  # characters of a phone number or an e-mail address
 STATUS = {"no_such_order": 404}  # other refusals of the work-order domain: 400
+TICKET_KEY = "ticket:{number}"  # the request key of a ticket's order: the unique key keeps it to one order a ticket
 
 
 class ContactRequest(BaseModel):
@@ -92,20 +95,32 @@ def draft_of(ticket: Ticket, body: WorkOrderRequest, catalogue: Catalogue) -> Dr
         contact = Contact(body.contact.consent, body.contact.method, body.contact.value)
     return Draft(sender_id=ticket.sender_id, channel=ticket.channel, language=ticket.language, kind=body.kind,
                  description=body.description, urgency=urgency, address=body.address, since=body.since,
-                 contact=contact, source_ticket=ticket.number)
+                 contact=contact, source_ticket=ticket.number, request_key=TICKET_KEY.format(number=ticket.number))
+
+
+def order_exists(ticket: str, order: WorkOrder) -> JSONResponse:
+    """409 order_exists: the ticket has been made into an order already; `order` names it."""
+    return error_response(409, "order_exists", f"ticket {ticket} is work order {order.number} already",
+                          order=order.number)
 
 
 def workorder_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, behind_tls: bool = False) -> APIRouter:
-    """POST /api/agent/tickets/{number}/workorder, with the agent API's session and same-origin rules."""
+    """POST /api/agent/tickets/{number}/workorder and GET /api/agent/departments, with the agent API's session and
+    same-origin rules."""
     router = APIRouter(route_class=guarded_route(behind_tls))
     logged_in = Depends(current_agent(desk))
 
+    @router.get("/api/agent/departments", response_model=DepartmentList, responses=error_responses(401, 403))
+    async def departments(agent: Agent = logged_in) -> DepartmentList:
+        """The department catalogue (ids and names in Chinese and English), to dispatch a new order to."""
+        return DepartmentList.of(catalogue)
+
     @router.post("/api/agent/tickets/{number}/workorder", response_model=WorkOrderRef,
-                 responses=error_responses(400, 401, 403, 404))
+                 responses=error_responses(400, 401, 403, 404, 409))
     async def make_workorder(number: str, body: WorkOrderRequest,
                              agent: Agent = logged_in) -> WorkOrderRef | JSONResponse:
         """Turn the ticket's chat into a work order: dispatched at once to `department`, else accepted for a
-        dispatcher. The order's number and state."""
+        dispatcher. The order's number and state; 409 order_exists (with `order`) if the ticket has one."""
         if body.department is not None and body.department not in catalogue.ids:
             return error_response(400, "unknown_department",
                                   f"there is no department {body.department!r} in the catalogue")
@@ -113,6 +128,9 @@ def workorder_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, be
             ticket = await to_thread.run_sync(desk.store.ticket, number)
         except HandoffError as error:
             return refused(error)
+        earlier = await to_thread.run_sync(store.order_from_ticket, ticket.number)
+        if earlier is not None:
+            return order_exists(ticket.number, earlier)
         actor = agent_actor(agent)
         draft = draft_of(ticket, body, catalogue)
         try:
@@ -122,6 +140,10 @@ def workorder_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, be
             else:
                 order = await to_thread.run_sync(store.create, draft, actor)
         except WorkOrderError as error:
+            if error.code == "duplicate_request":  # made meanwhile by a request sent at the same moment
+                made = await to_thread.run_sync(store.order_from_ticket, ticket.number)
+                if made is not None:
+                    return order_exists(ticket.number, made)
             return error_response(STATUS.get(error.code, 400), error.code, str(error))
         log.info("workorder_from_ticket", extra={"fields": {
             "number": order.number, "ticket": ticket.number, "agent": agent.username, "status": order.status.value,

@@ -64,3 +64,34 @@ def test_weak_passwords_and_bad_names_are_refused(sqlite_url):
     assert bad.returncode == 1 and "username" in bad.stdout
     listed = govbot(db_url, "agent", "list")
     assert listed.returncode == 0 and listed.stdout == ""
+
+
+def test_roles_and_departments(sqlite_url):
+    db_url = sqlite_url
+    added = govbot(db_url, "agent", "add", "zhang", "--role", "department", "--department", "water", "--name", "张工",
+                   "--password-stdin", stdin="long enough password\n")
+    assert added.returncode == 0, added.stdout + added.stderr
+    assert "department of water zhang (张工) can now log in at /dept" in added.stdout
+    supervisor = govbot(db_url, "agent", "add", "sun", "--role", "supervisor", "--password-stdin",
+                        stdin="long enough password\n")
+    assert supervisor.returncode == 0 and "/api/supervisor/rates" in supervisor.stdout
+    refused = {
+        "unknown": govbot(db_url, "agent", "add", "wu", "--role", "department", "--department", "ministry-of-magic",
+                          "--password-stdin", stdin="long enough password\n"),
+        "missing": govbot(db_url, "agent", "add", "wu", "--role", "department", "--password-stdin",
+                          stdin="long enough password\n"),
+        "not a department account": govbot(db_url, "agent", "add", "wu", "--department", "water",
+                                           "--password-stdin", stdin="long enough password\n"),
+        "no such role": govbot(db_url, "agent", "add", "wu", "--role", "mayor", "--password-stdin",
+                               stdin="long enough password\n"),
+    }
+    assert refused["unknown"].returncode == 1
+    assert "there is no department 'ministry-of-magic'" in refused["unknown"].stdout
+    assert "water" in refused["unknown"].stdout  # the ids to choose from
+    assert refused["missing"].returncode == 1 and "needs --department ID" in refused["missing"].stdout
+    assert refused["not a department account"].returncode == 1
+    assert "only a department account has a department" in refused["not a department account"].stdout
+    assert refused["no such role"].returncode == 2  # argparse: invalid choice
+    listed = govbot(db_url, "agent", "list").stdout.splitlines()
+    assert [line.split("\t")[0::3] for line in listed] == [["sun", "supervisor"], ["zhang", "department"]]
+    assert [line.split("\t")[4] for line in listed] == ["-", "water"]

@@ -1,4 +1,5 @@
-"""The pages' modules: every import resolves, the agent console takes its words from i18n.js, no inline scripts."""
+"""The pages' modules: every import resolves, the consoles (agent, department) take their words from i18n.js, no inline
+scripts."""
 
 import json
 import re
@@ -19,7 +20,7 @@ def test_every_module_import_of_the_pages_exists():
     assert missing == []
 
 
-@pytest.mark.parametrize("page", ["index.html", "agent.html"])
+@pytest.mark.parametrize("page", ["index.html", "agent.html", "dept.html"])
 def test_pages_load_only_module_scripts_from_files(page):
     html = (STATIC / page).read_text()
     scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.DOTALL)
@@ -28,8 +29,9 @@ def test_pages_load_only_module_scripts_from_files(page):
     assert not re.search(r"\son\w+=", html)  # no inline event handlers either
 
 
-def test_agent_console_has_no_words_of_its_own():
-    source = (STATIC / "agent.js").read_text()
+@pytest.mark.parametrize("script", ["agent.js", "dept.js"])
+def test_the_consoles_have_no_words_of_their_own(script):
+    source = (STATIC / script).read_text()
     assert not re.search(r"[\u3400-\u9fff]", source)  # its Chinese (and English) texts come from i18n.js
 
 
@@ -51,3 +53,27 @@ def test_every_agent_text_the_console_uses_exists(tmp_path):
     assert set(re.findall(r"\bfact\.(\w+)", source)) <= set(agent["facts"])
     assert set(agent["slaShortNames"]) == set(agent["slaNames"])
     assert all(agent["slaNames"][name].startswith(short + " ") for name, short in agent["slaShortNames"].items())
+
+
+def test_every_text_the_department_inbox_uses_exists(tmp_path):
+    """Each `TEXT.name` (and `TEXT.group[...]` group) dept.js reads is defined in i18n.js's DEPT section, and every
+    status, kind and urgency code of the work-order domain has its words."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    module = tmp_path / "i18n.mjs"
+    shutil.copy(STATIC / "i18n.js", module)
+    script = f"import {{ DEPT }} from {json.dumps(module.as_uri())}; console.log(JSON.stringify(DEPT));"
+    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    dept = json.loads(done.stdout)
+    source = (STATIC / "dept.js").read_text()
+    used = set(re.findall(r"\bTEXT\.(\w+)", source))
+    assert used and used <= set(dept)
+    assert set(re.findall(r"\bf\.(\w+)", source)) <= set(dept["facts"])
+    from workorders.records import Deadline, ExtensionState, RequestKind, Role, Status, Urgency
+
+    for group, codes in (("statuses", Status), ("kinds", RequestKind), ("urgencies", Urgency), ("roles", Role),
+                         ("deadlines", Deadline), ("extension", ExtensionState)):
+        assert {code.value for code in codes} <= set(dept[group]), group
+    assert set(dept["done"]) == {"sign", "start", "reply", "return", "extension"}

@@ -36,6 +36,8 @@ async function api(method, path, body, { background = false } = {}) {
     const ended = state.me !== null;
     showLogin();
     if (ended) $("login-error").textContent = TEXT.sessionEnded;
+  } else if (response.status === 403 && data && data.error && data.error.code === "wrong_role") {
+    showLogin(data.home); // logged in, but not as an agent: say where this account works
   }
   return { status: response.status, body: data, retryAfter: response.headers.get("Retry-After") };
 }
@@ -58,13 +60,25 @@ function element(tag, className, text) {
 
 // --- login -------------------------------------------------------------------------------------------------
 
-function showLogin() {
+// `home`: given when the session is of an account this console does not serve (its page, or null for none)
+function showLogin(home) {
   state.me = null;
   if (state.events) state.events.close();
   clearInterval(state.timer);
   $("desk").hidden = true;
   $("who").hidden = true;
   $("login").hidden = false;
+  const wrong = $("wrong-role");
+  wrong.hidden = home === undefined;
+  wrong.replaceChildren();
+  if (home) {
+    TEXT.wrongRoleHome.split("{home}").forEach((part, index) => {
+      if (index) wrong.append(Object.assign(document.createElement("a"), { href: home, textContent: home }));
+      wrong.append(part);
+    });
+  } else if (home === null) {
+    wrong.textContent = TEXT.wrongRole;
+  }
   $("username").focus();
 }
 
@@ -77,6 +91,7 @@ async function showDesk(me) {
   const [canned, agents] = await Promise.all([api("GET", "/api/agent/canned"), api("GET", "/api/agent/agents")]);
   fillCanned(canned.body || { zh: [], en: [] });
   fillAgents((agents.body && agents.body.agents) || []);
+  fillWorkorderForm();
   listen();
   await refreshQueue();
   state.timer = setInterval(refreshQueue, REFRESH_MS);
@@ -95,7 +110,8 @@ $("login").addEventListener("submit", async (event) => {
   }
   $("password").value = "";
   $("login-error").textContent = "";
-  showDesk(body);
+  const me = await api("GET", "/api/agent/me"); // another role's account: 403 wrong_role says where it works
+  if (me.status === 200) showDesk(me.body);
 });
 
 $("logout").addEventListener("click", async () => {
@@ -199,6 +215,7 @@ async function openTicket(number, focus) {
   if (switched) {
     state.shownMessages = new Set();
     $("transcript").replaceChildren();
+    resetWorkorderForm();
   }
   const t = body.ticket;
   $("ticket").hidden = false;
@@ -329,6 +346,62 @@ function fillAgents(agents) {
   }
 }
 
+// --- the ticket as a work order (POST /api/agent/tickets/{number}/workorder) -------------------------------------
+
+async function fillWorkorderForm() {
+  const kinds = $("workorder-kind");
+  kinds.replaceChildren();
+  for (const [code, name] of Object.entries(TEXT.workorderKinds)) {
+    kinds.append(Object.assign(element("option", "", name), { value: code }));
+  }
+  const { status, body } = await api("GET", "/api/agent/departments");
+  const departments = $("workorder-department");
+  departments.replaceChildren(Object.assign(element("option", "", TEXT.workorderNoDepartment), { value: "" }));
+  for (const department of (status === 200 && body ? body.departments : [])) {
+    departments.append(Object.assign(element("option", "", `${department.name.zh} ${department.name.en}`),
+      { value: department.id }));
+  }
+}
+
+function resetWorkorderForm() {
+  for (const id of ["workorder-description", "workorder-address", "workorder-since"]) $(id).value = "";
+  $("workorder-department").value = "";
+  $("workorder-kind").selectedIndex = 0;
+  $("workorder-error").textContent = "";
+  $("workorder-made").textContent = "";
+  $("workorder-description").removeAttribute("aria-invalid");
+}
+
+$("workorder-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  if (!state.current) return;
+  const description = $("workorder-description").value.trim();
+  $("workorder-error").textContent = "";
+  $("workorder-description").removeAttribute("aria-invalid");
+  if (!description) {
+    $("workorder-error").textContent = TEXT.workorderRequired;
+    $("workorder-description").setAttribute("aria-invalid", "true");
+    $("workorder-description").focus();
+    return;
+  }
+  const body = { kind: $("workorder-kind").value, description };
+  for (const [field, id] of [["address", "workorder-address"], ["since", "workorder-since"],
+    ["department", "workorder-department"]]) {
+    if ($(id).value.trim()) body[field] = $(id).value.trim();
+  }
+  const { status, body: answer } = await api("POST",
+    `/api/agent/tickets/${encodeURIComponent(state.current)}/workorder`, body);
+  if (status === 200) {
+    const made = fill(TEXT.workorderMade, { number: answer.number,
+      status: TEXT.workorderStatuses[answer.status] || answer.status });
+    $("workorder-made").textContent = made;
+  } else if (status === 409 && answer && answer.order) {
+    $("workorder-made").textContent = fill(TEXT.workorderExists, { number: answer.order });
+  } else {
+    $("workorder-error").textContent = (answer && answer.error && answer.error.message) || TEXT.failed;
+  }
+});
+
 // Enter sends a reply; Shift+Enter makes a new line.
 $("reply").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -340,5 +413,5 @@ $("reply").addEventListener("keydown", (event) => {
 (async () => {
   const { status, body } = await api("GET", "/api/agent/me");
   if (status === 200) showDesk(body);
-  else showLogin();
+  else if (status !== 403) showLogin();
 })();
