@@ -161,6 +161,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     url = settings.gateway_url
     _say(f"ready in {time.monotonic() - started:.1f} s ({args.profile} profile)")
     _say(f"chat page:     {url}")
+    _say(f"consoles:      {url}agent (agents), {url}dispatch (dispatchers), {url}dept (departments); "
+         "accounts: govbot agent add")
     _say(f"health:        {url}health")
     ports = ", ".join(str(port) for port in settings.rasa_ports)
     _say(f"Rasa API:      http://127.0.0.1:{ports}/ "
