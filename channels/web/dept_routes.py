@@ -8,28 +8,19 @@ steps are rate-limited (GOVBOT_RATE_DEPT; 429 rate_limited with Retry-After). Af
 notices are given the changed order (`notices.after(order, action)`); a failing notice is logged, the step stays.
 """
 
-import hashlib
 import logging
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Callable, Coroutine, Protocol
+from typing import Callable
 from zoneinfo import ZoneInfo
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.routing import APIRoute
 
 from channels.common.errors import error_response, error_responses
-from channels.web.agent_routes import (
-    SAFE_METHODS,
-    STATIC_DIR,
-    LoggedOut,
-    LoginRequest,
-    end_session,
-    guarded_route,
-    start_session,
-)
-from channels.web.agent_session import DEPARTMENT_ROLES, current_agent, session_token
+from channels.web.agent_routes import STATIC_DIR, LoggedOut, LoginRequest, end_session, start_session
+from channels.web.agent_session import DEPARTMENT_ROLES, current_agent
+from channels.web.console_routes import Notices, limited_route, tell
 from channels.web.dept_views import (
     DepartmentAccount,
     ExtensionRequest,
@@ -39,9 +30,6 @@ from channels.web.dept_views import (
     ReplyRequest,
     ReturnRequest,
 )
-from channels.web.guards import client_key
-from channels.web.limits import RateLimiter, retry_after_header
-from core import texts
 from handoff.desk import Desk
 from handoff.records import Agent
 from handoff.views import AgentView
@@ -51,19 +39,11 @@ from workorders.store import NUMBER_TIMEZONE, WorkOrderStore
 
 log = logging.getLogger("govbot.workorders")
 
-MINUTE = 60.0
 MAX_NUMBER = 32  # characters of an order number in a path (GD + 8 + at least 4 digits)
 MAX_EXTENSION_DAYS = 366  # how far ahead an extension may reach
 DAY_ENDS = time(23, 59)  # an extension "until a day" lasts to this time of it, China time
 STATUS = {"no_such_order": 404, "not_your_department": 404, "forbidden": 403, "illegal_transition": 409,
           "extension_pending": 409}  # other refusals of the work-order domain: 400
-
-
-class Notices(Protocol):
-    """What tells the citizen about a step on their order (channels/common/workorder_notices.py)."""
-
-    async def after(self, order: WorkOrder, action: str) -> None:
-        """Tell the citizen what `action` (an audit action name) did to their order, if they are to be told."""
 
 
 def department_actor(agent: Agent) -> Actor:
@@ -84,44 +64,11 @@ def extension_deadline(day: date) -> datetime:
     return datetime.combine(day, DAY_ENDS, ZoneInfo(NUMBER_TIMEZONE)).astimezone(timezone.utc)
 
 
-def session_key(request: Request) -> str:
-    """Whose allowance a step counts against: the session (hashed), else the client address."""
-    token = session_token(request)
-    return "s:" + hashlib.sha256(token.encode()).hexdigest()[:32] if token else "a:" + client_key(request.scope)
-
-
-def dept_route(behind_tls: bool, limiter: RateLimiter) -> type[APIRoute]:
-    """The agent API's route class (same-origin POSTs, no-store, 401/403 for sessions) with each session's
-    state-changing requests rate-limited first (429 rate_limited with Retry-After)."""
-    guarded = guarded_route(behind_tls)
-
-    class DeptRoute(guarded):  # type: ignore[valid-type,misc]
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handle = super().get_route_handler()
-
-            async def limited(request: Request) -> Response:
-                if request.method in SAFE_METHODS or request.url.path.endswith(("/login", "/logout")):
-                    return await handle(request)
-                wait = limiter.hit(session_key(request))
-                if wait == 0.0:
-                    return await handle(request)
-                retry = retry_after_header(wait)
-                log.info("rate_limited", extra={"fields": {"path": request.url.path, "retry_after": int(retry)}})
-                response = error_response(429, "rate_limited", texts.both("limits.too_many_requests", seconds=retry))
-                response.headers["Retry-After"] = retry
-                response.headers["Cache-Control"] = "no-store"
-                return response
-
-            return limited
-
-    return DeptRoute
-
-
 def dept_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, notices: Notices,
                 behind_tls: bool = False, rate_per_minute: int = 30) -> APIRouter:
     """The department inbox's page (/dept) and API (/api/dept/*): department accounts only, their own department's
     orders only. `notices` is told of each step; `rate_per_minute` bounds each session's steps."""
-    router = APIRouter(route_class=dept_route(behind_tls, RateLimiter(rate_per_minute, MINUTE)), tags=["dept"])
+    router = APIRouter(route_class=limited_route(behind_tls, rate_per_minute), tags=["dept"])
     staff = Depends(current_agent(desk, DEPARTMENT_ROLES))
     reading = error_responses(401, 403, 404)
     acting = error_responses(400, 401, 403, 404, 409, 429)
@@ -136,11 +83,7 @@ def dept_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, notices
         log.info("workorder_department_step", extra={"fields": {
             "number": order.number, "action": action, "department": order.department, "user": agent.username,
             "status": order.status.value}})
-        try:
-            await notices.after(order, action)
-        except Exception as error:  # noqa: BLE001 - the step is stored; a notice that fails must not undo it
-            log.warning("workorder_notice_failed", extra={"fields": {
-                "number": order.number, "action": action, "error": type(error).__name__}})
+        await tell(notices, order, action)
         return OrderSummary.of(order, store.clock())
 
     @router.get("/dept", include_in_schema=False)

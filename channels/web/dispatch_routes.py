@@ -21,7 +21,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from channels.common.errors import error_response, error_responses
 from channels.web.agent_routes import STATIC_DIR
 from channels.web.agent_session import AGENT_ROLES, current_agent
-from channels.web.dept_routes import MINUTE, Notices, dept_route
+from channels.web.console_routes import Notices, limited_route, tell
 from channels.web.dispatch_views import (
     MAX_NUMBER,
     Board,
@@ -32,7 +32,6 @@ from channels.web.dispatch_views import (
     ExtensionDecision,
     MergeRequest,
 )
-from channels.web.limits import RateLimiter
 from handoff.desk import Desk
 from handoff.records import Agent
 from handoff.views import AgentView
@@ -61,7 +60,7 @@ def dispatch_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, not
                     behind_tls: bool = False, rate_per_minute: int = 60) -> APIRouter:
     """The dispatcher's page and API: agent and admin accounts. `notices` is told of each step; `rate_per_minute`
     bounds each session's steps."""
-    router = APIRouter(route_class=dept_route(behind_tls, RateLimiter(rate_per_minute, MINUTE)), tags=["dispatch"])
+    router = APIRouter(route_class=limited_route(behind_tls, rate_per_minute), tags=["dispatch"])
     staff = Depends(current_agent(desk, AGENT_ROLES))
     acting = error_responses(400, 401, 403, 404, 409, 429)
 
@@ -79,11 +78,7 @@ def dispatch_router(desk: Desk, store: WorkOrderStore, catalogue: Catalogue, not
         log.info("workorder_dispatcher_step", extra={"fields": {
             "number": order.number, "action": action, "department": order.department, "user": agent.username,
             "status": order.status.value}})
-        try:
-            await notices.after(order, action)
-        except Exception as error:  # noqa: BLE001 - the step is stored; a notice that fails must not undo it
-            log.warning("workorder_notice_failed", extra={"fields": {
-                "number": order.number, "action": action, "error": type(error).__name__}})
+        await tell(notices, order, action)
         return DispatchOrder.of(order, catalogue, store.clock())
 
     @router.get("/dispatch", include_in_schema=False)

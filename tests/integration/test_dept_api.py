@@ -5,24 +5,17 @@ return, extension) is stored and handed to the citizen notices; bad input is ref
 nothing changed; the supervisor's rates per department."""
 
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.gateway import create_app
 from core.settings import Settings
 from handoff.records import AccountRole, TicketOpening
-from handoff.store import TicketStore
-from testkit.helpers import free_port
+from testkit.consoles import BASE, ORIGIN, PASSWORD, ConsoleGateway, settings_for
 from workorders.records import Actor, Contact, ContactMethod, Draft, Rating, RequestKind, Role, Status, WorkOrder
-from workorders.store import WorkOrderStore
 
-PASSWORD = "violet-harbour-ladder-93"
-BASE = "http://testserver"  # TestClient's origin
-ORIGIN = {"Origin": BASE}
 PHONE = "13812345678"
 DISPATCHER = Actor(Role.DISPATCHER, "alice")
 ACCOUNTS = {"alice": (AccountRole.AGENT, None), "root": (AccountRole.ADMIN, None),
@@ -30,41 +23,16 @@ ACCOUNTS = {"alice": (AccountRole.AGENT, None), "root": (AccountRole.ADMIN, None
             "li": (AccountRole.DEPARTMENT, "gas")}
 
 
-class Recorder:
-    """Stands in for the citizen notices: records (number, status, action) of each call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Status, str]] = []
-
-    async def after(self, order: WorkOrder, action: str) -> None:
-        self.calls.append((order.number, order.status, action))
-
-
 class Failing:
     async def after(self, order: WorkOrder, action: str) -> None:
         raise RuntimeError("the notice could not be sent")
 
 
-class Gateway:
+class Gateway(ConsoleGateway):
     """The app, its stores, the notices' recorder, and one logged-in client per account."""
 
     def __init__(self, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.app = create_app(settings)
-        self.desk_store: TicketStore = self.app.state.desk.store
-        self.store: WorkOrderStore = self.app.state.workorders
-        self.notices = Recorder()
-        monkeypatch.setattr(self.app.state.workorder_notices, "after", self.notices.after)
-        for username, (role, department) in ACCOUNTS.items():
-            self.desk_store.add_agent(username, PASSWORD, username.title(), role=role, department=department)
-
-    def client(self, username: str | None = None) -> TestClient:
-        """A browser, logged in as `username` (through /api/agent/login, which serves every role)."""
-        client = TestClient(self.app, base_url=BASE)
-        if username is not None:
-            answer = client.post("/api/agent/login", json={"username": username, "password": PASSWORD},
-                                 headers=ORIGIN)
-            assert answer.status_code == 200, answer.text
-        return client
+        super().__init__(settings, monkeypatch, ACCOUNTS)
 
     def order(self, department: str, consent: bool = True, citizen: bool = False) -> WorkOrder:
         """A new order dispatched to `department` (accepted by the citizen themselves with `citizen`)."""
@@ -73,10 +41,6 @@ class Gateway:
                       contact=Contact(consent, ContactMethod.PHONE, PHONE) if consent else Contact())
         accepted_by = Actor(Role.CITIZEN, "telegram:42") if citizen else DISPATCHER
         return self.store.create_and_dispatch(draft, accepted_by, department, DISPATCHER)
-
-
-def settings_for(tmp_path: Path, **changes: Any) -> Settings:
-    return Settings(var_dir=tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", tts_gtts=False, **changes)
 
 
 @pytest.fixture

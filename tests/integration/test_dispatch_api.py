@@ -11,52 +11,22 @@ from typing import Any, Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from channels.gateway import create_app
 from core.settings import Settings
 from handoff.records import AccountRole, TicketOpening
-from handoff.store import TicketStore
-from testkit.helpers import free_port
+from testkit.consoles import BASE, ORIGIN, ConsoleGateway, settings_for
 from workorders.records import Actor, Draft, ExtensionState, RequestKind, Role, Status, WorkOrder
-from workorders.store import WorkOrderStore
 
-PASSWORD = "violet-harbour-ladder-93"
-BASE = "http://testserver"  # TestClient's origin
-ORIGIN = {"Origin": BASE}
 CENTRE = Actor(Role.DISPATCHER, "centre")
 WATER = Actor(Role.DEPARTMENT, "zhang", "water")
 ACCOUNTS = {"alice": (AccountRole.AGENT, None), "root": (AccountRole.ADMIN, None),
             "sun": (AccountRole.SUPERVISOR, None), "zhang": (AccountRole.DEPARTMENT, "water")}
 
 
-class Recorder:
-    """Stands in for the citizen notices: records (number, status, action) of each call."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, Status, str]] = []
-
-    async def after(self, order: WorkOrder, action: str) -> None:
-        self.calls.append((order.number, order.status, action))
-
-
-class Gateway:
+class Gateway(ConsoleGateway):
     """The app, its work-order store, the notices' recorder, and logged-in clients."""
 
     def __init__(self, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.app = create_app(settings)
-        self.desk_store: TicketStore = self.app.state.desk.store
-        self.store: WorkOrderStore = self.app.state.workorders
-        self.notices = Recorder()
-        monkeypatch.setattr(self.app.state.workorder_notices, "after", self.notices.after)
-        for username, (role, department) in ACCOUNTS.items():
-            self.desk_store.add_agent(username, PASSWORD, username.title(), role=role, department=department)
-
-    def client(self, username: str | None = None) -> TestClient:
-        client = TestClient(self.app, base_url=BASE)
-        if username is not None:
-            answer = client.post("/api/agent/login", json={"username": username, "password": PASSWORD},
-                                 headers=ORIGIN)
-            assert answer.status_code == 200, answer.text
-        return client
+        super().__init__(settings, monkeypatch, ACCOUNTS)
 
     def accepted(self, description: str = "小区停水三天了", proposal: str | None = "water",
                  confidence: float | None = 0.62) -> WorkOrder:
@@ -74,8 +44,7 @@ class Gateway:
 
 @pytest.fixture
 def gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
-    settings = Settings(var_dir=tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", tts_gtts=False)
-    gateway = Gateway(settings, monkeypatch)
+    gateway = Gateway(settings_for(tmp_path), monkeypatch)
     with TestClient(gateway.app, base_url=BASE):  # runs the app's lifespan
         yield gateway
 
@@ -254,9 +223,7 @@ def test_an_unknown_order_is_404_and_bad_input_400(gateway):
 
 
 def test_steps_are_rate_limited_per_session(tmp_path, monkeypatch):
-    settings = Settings(var_dir=tmp_path, rasa_url=f"http://127.0.0.1:{free_port()}", tts_gtts=False,
-                        rate_dispatch=1)
-    gateway = Gateway(settings, monkeypatch)
+    gateway = Gateway(settings_for(tmp_path, rate_dispatch=1), monkeypatch)
     client = gateway.client("alice")
     first, second = gateway.accepted(), gateway.accepted("又一件")
     assert post(client, first.number, "dispatch", {"department": "water"}).status_code == 200

@@ -1,13 +1,10 @@
 """The dispatch page (dispatch.html, dispatch.js): module scripts from files only, its words from i18n.js's DISPATCH
 section (every name it reads is defined, every status, kind and urgency code has its words)."""
 
-import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import pytest
+from testkit.console_words import i18n_sections
 
 STATIC = Path(__file__).resolve().parents[2] / "channels" / "web" / "static"
 
@@ -25,15 +22,7 @@ def test_the_script_has_no_words_of_its_own():
 
 
 def test_every_text_the_page_uses_exists(tmp_path):
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    module = tmp_path / "i18n.mjs"
-    shutil.copy(STATIC / "i18n.js", module)
-    script = f"import {{ DISPATCH }} from {json.dumps(module.as_uri())}; console.log(JSON.stringify(DISPATCH));"
-    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    words = json.loads(done.stdout)
+    words = i18n_sections(tmp_path, "DISPATCH")["DISPATCH"]
     source = (STATIC / "dispatch.js").read_text()
     used = set(re.findall(r"\bTEXT\.(\w+)", source))
     assert used and used <= set(words)

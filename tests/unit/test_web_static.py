@@ -1,13 +1,12 @@
-"""The pages' modules: every import resolves, the consoles (agent, department) take their words from i18n.js, no inline
-scripts."""
+"""The pages' modules: every import resolves, the consoles (agent, department, and console.js they share with the
+dispatch page) take their words from i18n.js, no inline scripts."""
 
-import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from testkit.console_words import i18n_sections
 
 STATIC = Path(__file__).resolve().parents[2] / "channels" / "web" / "static"
 _IMPORT = re.compile(r"""^\s*import\s[^;]*?\bfrom\s+["']([^"']+)["']""", re.MULTILINE | re.DOTALL)
@@ -16,6 +15,7 @@ _IMPORT = re.compile(r"""^\s*import\s[^;]*?\bfrom\s+["']([^"']+)["']""", re.MULT
 def test_every_module_import_of_the_pages_exists():
     found = {(path.name, target) for path in STATIC.glob("*.js") for target in _IMPORT.findall(path.read_text())}
     assert ("agent.js", "./i18n.js") in found and ("chat.js", "./payloads.js") in found
+    assert {(console, "./console.js") for console in ("agent.js", "dept.js", "dispatch.js")} <= found
     missing = [(name, target) for name, target in found if not (STATIC / target).resolve().is_file()]
     assert missing == []
 
@@ -29,7 +29,7 @@ def test_pages_load_only_module_scripts_from_files(page):
     assert not re.search(r"\son\w+=", html)  # no inline event handlers either
 
 
-@pytest.mark.parametrize("script", ["agent.js", "dept.js"])
+@pytest.mark.parametrize("script", ["agent.js", "dept.js", "console.js"])
 def test_the_consoles_have_no_words_of_their_own(script):
     source = (STATIC / script).read_text()
     assert not re.search(r"[\u3400-\u9fff]", source)  # its Chinese (and English) texts come from i18n.js
@@ -37,15 +37,7 @@ def test_the_consoles_have_no_words_of_their_own(script):
 
 def test_every_agent_text_the_console_uses_exists(tmp_path):
     """Each `TEXT.name` (and metrics / facts name) agent.js reads is defined in i18n.js's AGENT section."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    module = tmp_path / "i18n.mjs"
-    shutil.copy(STATIC / "i18n.js", module)
-    script = f"import {{ AGENT }} from {json.dumps(module.as_uri())}; console.log(JSON.stringify(AGENT));"
-    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    agent = json.loads(done.stdout)
+    agent = i18n_sections(tmp_path, "AGENT")["AGENT"]
     source = (STATIC / "agent.js").read_text()
     used = set(re.findall(r"\bTEXT\.(\w+)", source))
     assert used and used <= set(agent)
@@ -58,15 +50,7 @@ def test_every_agent_text_the_console_uses_exists(tmp_path):
 def test_every_text_the_department_inbox_uses_exists(tmp_path):
     """Each `TEXT.name` (and `TEXT.group[...]` group) dept.js reads is defined in i18n.js's DEPT section, and every
     status, kind and urgency code of the work-order domain has its words."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed")
-    module = tmp_path / "i18n.mjs"
-    shutil.copy(STATIC / "i18n.js", module)
-    script = f"import {{ DEPT }} from {json.dumps(module.as_uri())}; console.log(JSON.stringify(DEPT));"
-    done = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    dept = json.loads(done.stdout)
+    dept = i18n_sections(tmp_path, "DEPT")["DEPT"]
     source = (STATIC / "dept.js").read_text()
     used = set(re.findall(r"\bTEXT\.(\w+)", source))
     assert used and used <= set(dept)
@@ -77,3 +61,17 @@ def test_every_text_the_department_inbox_uses_exists(tmp_path):
                          ("deadlines", Deadline), ("extension", ExtensionState)):
         assert {code.value for code in codes} <= set(dept[group]), group
     assert set(dept["done"]) == {"sign", "start", "reply", "return", "extension"}
+
+
+def test_every_text_the_shared_console_module_uses_exists_in_each_console(tmp_path):
+    """console.js reads its words from the section each page hands it (`text.name`, `text.group[...]`): every
+    console's section (AGENT, DEPT, DISPATCH) has each of them; the work-order groups only the two work-order
+    pages' sections need."""
+    sections = i18n_sections(tmp_path, "AGENT", "DEPT", "DISPATCH")
+    source = (STATIC / "console.js").read_text()
+    login, badges = source.split("export function orderBadges", 1)
+    assert set(re.findall(r"\bTEXT\.(\w+)", login)) and not re.search(r"\btext\.", login)
+    for name, words in sections.items():
+        assert set(re.findall(r"\bTEXT\.(\w+)", login)) <= set(words), name
+    for name in ("DEPT", "DISPATCH"):
+        assert set(re.findall(r"\btext\.(\w+)", badges)) <= set(sections[name]), name

@@ -1,7 +1,7 @@
 // govbot agent console: log in, watch the queue live, claim a ticket, read the transcript, reply, close.
+import { $, consoleSession, element, errorOf, notice } from "./console.js";
 import { AGENT as TEXT, fill } from "./i18n.js";
 
-const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 10000; // waiting times and SLA timers move even when nothing else happens
 
 const state = { me: null, current: null, shownMessages: new Set(), events: null, timer: null, ticketRequests: 0,
@@ -12,81 +12,25 @@ const STATUS = TEXT.status;
 const SLA = TEXT.sla;
 const SLA_NAMES = TEXT.slaNames;
 
-// Every POST carries a JSON body ({} when there is nothing to say): the server refuses state changes that could
-// come from another site. The console's own refreshes are marked as background: they keep the agent online but
-// do not count as activity, so a console nobody uses is logged out after the idle timeout.
-async function api(method, path, body, { background = false } = {}) {
-  const headers = {};
-  if (method !== "GET") headers["Content-Type"] = "application/json";
-  if (background) headers["X-Govbot-Background"] = "1";
-  let response;
-  try {
-    response = await fetch(path, {
-      method,
-      headers,
-      body: method !== "GET" ? JSON.stringify(body || {}) : undefined,
-      credentials: "same-origin",
-    });
-  } catch (error) {
-    notice(TEXT.connectionLost);
-    return { status: 0, body: null };
-  }
-  const data = await response.json().catch(() => null);
-  if (response.status === 401 && path !== "/api/agent/login") {
-    const ended = state.me !== null;
-    showLogin();
-    if (ended) $("login-error").textContent = TEXT.sessionEnded;
-  } else if (response.status === 403 && data && data.error && data.error.code === "wrong_role") {
-    showLogin(data.home); // logged in, but not as an agent: say where this account works
-  }
-  return { status: response.status, body: data, retryAfter: response.headers.get("Retry-After") };
-}
-
-function notice(text) {
-  $("notice").textContent = text;
-}
+// The console's own refreshes are marked as background: they keep the agent online but do not count as activity.
+const { api, start } = consoleSession({
+  text: TEXT, login: "/api/agent/login", logout: "/api/agent/logout", me: "/api/agent/me", desk: "desk",
+  show: showDesk, hide: () => {
+    state.me = null;
+    if (state.events) state.events.close();
+    clearInterval(state.timer);
+  },
+});
 
 function minutes(seconds) {
   const m = Math.floor(seconds / 60);
   return m ? fill(TEXT.minutesSeconds, { minutes: m, seconds: seconds % 60 }) : fill(TEXT.seconds, { seconds });
 }
 
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-// --- login -------------------------------------------------------------------------------------------------
-
-// `home`: given when the session is of an account this console does not serve (its page, or null for none)
-function showLogin(home) {
-  state.me = null;
-  if (state.events) state.events.close();
-  clearInterval(state.timer);
-  $("desk").hidden = true;
-  $("who").hidden = true;
-  $("login").hidden = false;
-  const wrong = $("wrong-role");
-  wrong.hidden = home === undefined;
-  wrong.replaceChildren();
-  if (home) {
-    TEXT.wrongRoleHome.split("{home}").forEach((part, index) => {
-      if (index) wrong.append(Object.assign(document.createElement("a"), { href: home, textContent: home }));
-      wrong.append(part);
-    });
-  } else if (home === null) {
-    wrong.textContent = TEXT.wrongRole;
-  }
-  $("username").focus();
-}
+// --- the desk (console.js does the log-in) ------------------------------------------------------------------
 
 async function showDesk(me) {
   state.me = me;
-  $("login").hidden = true;
-  $("desk").hidden = false;
-  $("who").hidden = false;
   $("agent-name").textContent = `${me.display_name} (${me.username})`;
   const [canned, agents] = await Promise.all([api("GET", "/api/agent/canned"), api("GET", "/api/agent/agents")]);
   fillCanned(canned.body || { zh: [], en: [] });
@@ -96,28 +40,6 @@ async function showDesk(me) {
   await refreshQueue();
   state.timer = setInterval(refreshQueue, REFRESH_MS);
 }
-
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const { status, body, retryAfter } = await api("POST", "/api/agent/login",
-    { username: $("username").value.trim(), password: $("password").value });
-  if (status !== 200) {
-    // 429: too many failed log-ins (or log-in requests); Retry-After says for how long
-    $("login-error").textContent = status === 401 ? TEXT.wrongPassword
-      : status === 429 ? fill(TEXT.tooManyAttempts, { seconds: retryAfter || (body && body.retry_after) || 60 })
-        : TEXT.cannotLogIn;
-    return;
-  }
-  $("password").value = "";
-  $("login-error").textContent = "";
-  const me = await api("GET", "/api/agent/me"); // another role's account: 403 wrong_role says where it works
-  if (me.status === 200) showDesk(me.body);
-});
-
-$("logout").addEventListener("click", async () => {
-  await api("POST", "/api/agent/logout");
-  showLogin();
-});
 
 // --- live updates ------------------------------------------------------------------------------------------
 
@@ -207,7 +129,7 @@ async function openTicket(number, focus) {
     { background: !focus });
   if (asked !== state.ticketRequests) return;
   if (status !== 200 || !body) {
-    notice((body && body.error && body.error.message) || TEXT.cannotOpen);
+    notice(errorOf(body, TEXT.cannotOpen));
     return;
   }
   const switched = state.current !== number;
@@ -270,7 +192,7 @@ async function act(path, body, done) {
   const { status, body: answer } = await api("POST", `/api/agent/tickets/${encodeURIComponent(state.current)}/${path}`,
     body);
   if (status !== 200) {
-    notice((answer && answer.error && answer.error.message) || TEXT.failed);
+    notice(errorOf(answer, TEXT.failed));
     return false;
   }
   notice(done);
@@ -398,7 +320,7 @@ $("workorder-form").addEventListener("submit", async (event) => {
   } else if (status === 409 && answer && answer.order) {
     $("workorder-made").textContent = fill(TEXT.workorderExists, { number: answer.order });
   } else {
-    $("workorder-error").textContent = (answer && answer.error && answer.error.message) || TEXT.failed;
+    $("workorder-error").textContent = errorOf(answer, TEXT.failed);
   }
 });
 
@@ -410,8 +332,4 @@ $("reply").addEventListener("keydown", (event) => {
   }
 });
 
-(async () => {
-  const { status, body } = await api("GET", "/api/agent/me");
-  if (status === 200) showDesk(body);
-  else if (status !== 403) showLogin();
-})();
+start();

@@ -1,101 +1,23 @@
 // govbot department inbox: log in, see the department's orders, open one, sign, start, reply, return, extend.
+import { $, consoleSession, element, errorOf, largeText, notice, orderBadges } from "./console.js";
 import { DEPT as TEXT, fill } from "./i18n.js";
 
-const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 30000; // deadlines pass and new orders arrive even when nobody clicks
 const LARGE_KEY = "govbot-dept-large";
 
-const state = { me: null, current: null, known: null, timer: null, requests: 0 };
+const state = { current: null, known: null, timer: null, requests: 0 };
 
-// Every POST carries a JSON body: the server refuses state changes that could come from another site. The page's
-// own refreshes are marked as background: they do not keep an unattended session alive.
-async function api(method, path, body, { background = false } = {}) {
-  const headers = {};
-  if (method !== "GET") headers["Content-Type"] = "application/json";
-  if (background) headers["X-Govbot-Background"] = "1";
-  let response;
-  try {
-    response = await fetch(path, { method, headers, credentials: "same-origin",
-      body: method !== "GET" ? JSON.stringify(body || {}) : undefined });
-  } catch (error) {
-    notice(TEXT.connectionLost);
-    return { status: 0, body: null };
-  }
-  const data = await response.json().catch(() => null);
-  if (response.status === 401 && path !== "/api/dept/login") {
-    const ended = state.me !== null;
-    showLogin();
-    if (ended) $("login-error").textContent = TEXT.sessionEnded;
-  } else if (response.status === 403 && data && data.error && data.error.code === "wrong_role") {
-    showLogin(data.home);
-  }
-  return { status: response.status, body: data, retryAfter: response.headers.get("Retry-After") };
-}
-
-function notice(text) {
-  $("notice").textContent = text;
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+const { api, start } = consoleSession({
+  text: TEXT, login: "/api/dept/login", logout: "/api/dept/logout", me: "/api/dept/me", desk: "desk",
+  show: showDesk, hide: () => clearInterval(state.timer),
+});
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : TEXT.none;
 }
 
-function errorOf(body) {
-  return (body && body.error && body.error.message) || TEXT.failed;
-}
-
-// --- large text ------------------------------------------------------------------------------------------------
-
-function setLarge(on) {
-  document.documentElement.classList.toggle("large", on);
-  $("large-text").setAttribute("aria-pressed", String(on));
-  try { localStorage.setItem(LARGE_KEY, on ? "1" : "0"); } catch (error) { /* private mode: not kept */ }
-}
-
-$("large-text").addEventListener("click", () => setLarge($("large-text").getAttribute("aria-pressed") !== "true"));
-
-// --- log in -----------------------------------------------------------------------------------------------------
-
-function showLogin(home) {
-  state.me = null;
-  clearInterval(state.timer);
-  $("desk").hidden = true;
-  $("who").hidden = true;
-  $("login").hidden = false;
-  const wrong = $("wrong-role");
-  wrong.hidden = home === undefined;
-  wrong.replaceChildren();
-  if (home !== undefined) {
-    if (home) {
-      TEXT.wrongRoleHome.split("{home}").forEach((part, index) => {
-        if (index) {
-          const link = element("a", "", home);
-          link.href = home;
-          wrong.append(link);
-        }
-        wrong.append(part);
-      });
-    } else {
-      wrong.textContent = TEXT.wrongRole;
-    }
-  }
-  $("username").focus();
-}
-
 async function showDesk(me) {
-  state.me = me;
   state.known = null;
-  $("login").hidden = true;
-  $("wrong-role").hidden = true;
-  $("desk").hidden = false;
-  $("who").hidden = false;
   const department = me.department_name ? me.department_name.zh : me.department;
   $("account-name").textContent = `${me.display_name} (${me.username}) · ${department}`;
   await refreshOrders();
@@ -103,43 +25,10 @@ async function showDesk(me) {
   state.timer = setInterval(() => refreshOrders(true), REFRESH_MS);
 }
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const { status, body, retryAfter } = await api("POST", "/api/dept/login",
-    { username: $("username").value.trim(), password: $("password").value });
-  if (status !== 200) {
-    $("login-error").textContent = status === 401 ? TEXT.wrongPassword
-      : status === 429 ? fill(TEXT.tooManyAttempts, { seconds: retryAfter || (body && body.retry_after) || 60 })
-        : TEXT.cannotLogIn;
-    return;
-  }
-  $("password").value = "";
-  $("login-error").textContent = "";
-  const me = await api("GET", "/api/dept/me"); // a non-department account: 403 wrong_role shows where to go
-  if (me.status === 200) showDesk(me.body);
-});
-
-$("logout").addEventListener("click", async () => {
-  await api("POST", "/api/dept/logout");
-  showLogin();
-});
-
 // --- the list ---------------------------------------------------------------------------------------------------
 
 function badges(order) {
-  const box = element("span", "badges");
-  if (order.overdue.length) {
-    const names = order.overdue.map((d) => TEXT.deadlines[d]).join(", ");
-    box.append(element("span", "badge overdue", fill(TEXT.overdue, { deadlines: names })));
-  }
-  if (order.escalated) box.append(element("span", "badge warning", TEXT.escalated));
-  if (order.urgency === "urgent" || order.urgency === "high") {
-    box.append(element("span", `badge ${order.urgency}`, TEXT.urgencies[order.urgency]));
-  }
-  if (order.extension_state) {
-    box.append(element("span", `badge ${order.extension_state}`, TEXT.extension[order.extension_state]));
-  }
-  return box;
+  return orderBadges(order, TEXT, "span");
 }
 
 async function refreshOrders(background = false) {
@@ -237,7 +126,7 @@ async function openOrder(number, focus) {
     { background: !focus });
   if (asked !== state.requests) return;
   if (status !== 200 || !body) {
-    notice(status === 0 ? TEXT.connectionLost : (body && body.error && body.error.message) || TEXT.cannotOpen);
+    notice(status === 0 ? TEXT.connectionLost : errorOf(body, TEXT.cannotOpen));
     return;
   }
   if (state.current !== number) {
@@ -281,7 +170,7 @@ async function act(step, body, errorId) {
   const { status, body: answer } = await api("POST",
     `/api/dept/orders/${encodeURIComponent(number)}/${step}`, body);
   if (status !== 200) {
-    const message = status === 0 ? TEXT.connectionLost : errorOf(answer);
+    const message = status === 0 ? TEXT.connectionLost : errorOf(answer, TEXT.failed);
     if (errorId) $(errorId).textContent = message;
     notice(message);
     return false;
@@ -327,11 +216,5 @@ $("extension-form").addEventListener("submit", async (event) => {
   }
 });
 
-(async () => {
-  let large = false;
-  try { large = localStorage.getItem(LARGE_KEY) === "1"; } catch (error) { /* not kept */ }
-  setLarge(large);
-  const { status, body } = await api("GET", "/api/dept/me");
-  if (status === 200) showDesk(body);
-  else if (status !== 403) showLogin();
-})();
+largeText(LARGE_KEY);
+start();

@@ -1,49 +1,18 @@
 // govbot dispatch page: orders waiting for dispatch (confirm the proposal, or choose), returned ones, extension
 // requests, overdue and escalated ones, the return visit; merge duplicates. The log-in is the agent console's.
+import { $, consoleSession, element, errorOf, largeText, notice, orderBadges } from "./console.js";
 import { DISPATCH as TEXT, fill } from "./i18n.js";
 
-const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 30000; // new orders arrive and deadlines pass even when nobody clicks
 const LARGE_KEY = "govbot-dispatch-large";
 const GROUPS = ["waiting", "returned", "extensions", "flagged", "visiting"];
 
-const state = { me: null, departments: [], timer: null, known: null, board: null };
+const state = { departments: [], timer: null, known: null, board: null };
 
-// Every POST carries a JSON body: the server refuses state changes that could come from another site. The page's
-// own refreshes are marked as background: they do not keep an unattended session alive.
-async function api(method, path, body, { background = false } = {}) {
-  const headers = {};
-  if (method !== "GET") headers["Content-Type"] = "application/json";
-  if (background) headers["X-Govbot-Background"] = "1";
-  let response;
-  try {
-    response = await fetch(path, { method, headers, credentials: "same-origin",
-      body: method !== "GET" ? JSON.stringify(body || {}) : undefined });
-  } catch (error) {
-    notice(TEXT.connectionLost);
-    return { status: 0, body: null };
-  }
-  const data = await response.json().catch(() => null);
-  if (response.status === 401 && path !== "/api/agent/login") {
-    const ended = state.me !== null;
-    showLogin();
-    if (ended) $("login-error").textContent = TEXT.sessionEnded;
-  } else if (response.status === 403 && data && data.error && data.error.code === "wrong_role") {
-    showLogin(data.home);
-  }
-  return { status: response.status, body: data, retryAfter: response.headers.get("Retry-After") };
-}
-
-function notice(text) {
-  $("notice").textContent = text;
-}
-
-function element(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+const { api, start } = consoleSession({
+  text: TEXT, login: "/api/agent/login", logout: "/api/agent/logout", me: "/api/dispatch/me", desk: "board",
+  show: showBoard, hide: () => clearInterval(state.timer),
+});
 
 function when(iso) {
   return iso ? new Date(iso).toLocaleString() : TEXT.none;
@@ -58,45 +27,8 @@ function departmentName(id) {
   return found ? both(found.name) : id;
 }
 
-// --- large text ------------------------------------------------------------------------------------------------
-
-function setLarge(on) {
-  document.documentElement.classList.toggle("large", on);
-  $("large-text").setAttribute("aria-pressed", String(on));
-  try { localStorage.setItem(LARGE_KEY, on ? "1" : "0"); } catch (error) { /* private mode: not kept */ }
-}
-
-$("large-text").addEventListener("click", () => setLarge($("large-text").getAttribute("aria-pressed") !== "true"));
-
-// --- log in -----------------------------------------------------------------------------------------------------
-
-function showLogin(home) {
-  state.me = null;
-  clearInterval(state.timer);
-  $("board").hidden = true;
-  $("who").hidden = true;
-  $("login").hidden = false;
-  const wrong = $("wrong-role");
-  wrong.hidden = home === undefined;
-  wrong.replaceChildren();
-  if (home) {
-    TEXT.wrongRoleHome.split("{home}").forEach((part, index) => {
-      if (index) wrong.append(Object.assign(element("a", "", home), { href: home }));
-      wrong.append(part);
-    });
-  } else if (home === null) {
-    wrong.textContent = TEXT.wrongRole;
-  }
-  $("username").focus();
-}
-
 async function showBoard(me) {
-  state.me = me;
   state.known = null;
-  $("login").hidden = true;
-  $("wrong-role").hidden = true;
-  $("board").hidden = false;
-  $("who").hidden = false;
   $("account-name").textContent = `${me.display_name} (${me.username})`;
   const { status, body } = await api("GET", "/api/dispatch/departments");
   state.departments = status === 200 && body ? body.departments : [];
@@ -105,42 +37,10 @@ async function showBoard(me) {
   state.timer = setInterval(() => refresh(true), REFRESH_MS);
 }
 
-$("login").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const { status, body, retryAfter } = await api("POST", "/api/agent/login",
-    { username: $("username").value.trim(), password: $("password").value });
-  if (status !== 200) {
-    $("login-error").textContent = status === 401 ? TEXT.wrongPassword
-      : status === 429 ? fill(TEXT.tooManyAttempts, { seconds: retryAfter || (body && body.retry_after) || 60 })
-        : TEXT.cannotLogIn;
-    return;
-  }
-  $("password").value = "";
-  $("login-error").textContent = "";
-  const me = await api("GET", "/api/dispatch/me"); // another role's account: 403 wrong_role shows where to go
-  if (me.status === 200) showBoard(me.body);
-});
-
-$("logout").addEventListener("click", async () => {
-  await api("POST", "/api/agent/logout");
-  showLogin();
-});
-
 // --- the cards --------------------------------------------------------------------------------------------------
 
 function badges(order) {
-  const box = element("p", "badges");
-  if (order.overdue.length) {
-    const names = order.overdue.map((d) => TEXT.deadlines[d]).join(", ");
-    box.append(element("span", "badge overdue", fill(TEXT.overdue, { deadlines: names })));
-  }
-  if (order.escalated) box.append(element("span", "badge warning", TEXT.escalated));
-  if (order.urgency === "urgent" || order.urgency === "high") {
-    box.append(element("span", `badge ${order.urgency}`, TEXT.urgencies[order.urgency]));
-  }
-  if (order.extension_state) {
-    box.append(element("span", `badge ${order.extension_state}`, TEXT.extension[order.extension_state]));
-  }
+  const box = orderBadges(order, TEXT, "p");
   box.hidden = !box.childElementCount;
   return box;
 }
@@ -345,8 +245,7 @@ async function act(number, step, body, group, done, error) {
   const { status, body: answer } = await api("POST", `/api/dispatch/orders/${encodeURIComponent(number)}/${step}`,
     body);
   if (status !== 200) {
-    const message = status === 0 ? TEXT.connectionLost
-      : (answer && answer.error && answer.error.message) || TEXT.failed;
+    const message = status === 0 ? TEXT.connectionLost : errorOf(answer, TEXT.failed);
     if (error) error.textContent = message;
     notice(message);
     return;
@@ -359,11 +258,5 @@ async function act(number, step, body, group, done, error) {
   target.focus();
 }
 
-(async () => {
-  let large = false;
-  try { large = localStorage.getItem(LARGE_KEY) === "1"; } catch (error) { /* not kept */ }
-  setLarge(large);
-  const { status, body } = await api("GET", "/api/dispatch/me");
-  if (status === 200) showBoard(body);
-  else if (status !== 403) showLogin();
-})();
+largeText(LARGE_KEY);
+start();
